@@ -1,0 +1,1 @@
+"""One module per ``govcloud`` subcommand; each exposes ``add_parser(subparsers)``."""

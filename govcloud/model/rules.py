@@ -1,0 +1,502 @@
+"""Cross-object validation rules of the estate.
+
+Each rule is a function registered with :func:`rule`; it receives the assembled estate
+and yields :class:`Problem` objects naming the file, field and rule id. The rule ids
+are stable: tests, waivers and docs refer to them. Rules encode the standards facts in
+DESIGN.md (gatekeeper between internet and extranet zones, isolated dedicated VPNs,
+no level-4 system, bastion-only management), so a bad estate never reaches a stack.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from decimal import Decimal
+
+from govcloud.model.enums import (
+    ApplianceKind,
+    Direction,
+    External,
+    FlowMode,
+    LifecycleState,
+    SiteName,
+    Zone,
+)
+from govcloud.model.problems import Problem, field_path
+from govcloud.model.schema import RESOURCE_KEYS, Estate
+
+SITES_FILE = "sites.yaml"
+ZONES_FILE = "zones.yaml"
+FLOWS_FILE = "flows.yaml"
+APPLIANCES_FILE = "appliances.yaml"
+TIERS_FILE = "dr-tiers.yaml"
+CLOUD_FILE = "cloud.yaml"
+OPERATORS_FILE = "operators.yaml"
+
+# Zones that hold departments' own workloads (as opposed to shared operations zones).
+DEPARTMENT_ZONES = {Zone.INTERNET, Zone.EXTRANET, Zone.DEDICATED}
+# Log shipping, name and time service: the collection flows every zone sends to the
+# security-management zone. They carry no administrative session, so no bastion.
+COLLECTION_PORTS = {514, 6514, 53, 123}
+
+RuleFn = Callable[[Estate], Iterable[Problem]]
+RULES: dict[str, RuleFn] = {}
+
+
+def rule(rule_id: str) -> Callable[[RuleFn], RuleFn]:
+    def register(fn: RuleFn) -> RuleFn:
+        RULES[rule_id] = fn
+        return fn
+
+    return register
+
+
+def check(estate: Estate) -> list[Problem]:
+    """Run every registered rule; return all problems (empty list = valid)."""
+    problems: list[Problem] = []
+    for fn in RULES.values():
+        problems.extend(fn(estate))
+    return problems
+
+
+def _dupes(names: Iterable[str]) -> set[str]:
+    return {n for n, count in Counter(names).items() if count > 1}
+
+
+# --------------------------------------------------------------------------- names
+
+
+@rule("duplicate-name")
+def duplicate_names(estate: Estate) -> Iterator[Problem]:
+    sections: list[tuple[str, str, list[str]]] = [
+        (SITES_FILE, "sites", [s.name for s in estate.sites]),
+        (SITES_FILE, "links", [link.name for link in estate.links]),
+        (ZONES_FILE, "zones", [z.name for z in estate.zones]),
+        (FLOWS_FILE, "flows", [f.id for f in estate.flows]),
+        (APPLIANCES_FILE, "appliances", [a.name for a in estate.appliances]),
+        (TIERS_FILE, "tiers", [t.name for t in estate.tiers]),
+        (OPERATORS_FILE, "operators", [o.name for o in estate.operators]),
+    ]
+    for file, section, names in sections:
+        dupes = _dupes(names)
+        for i, name in enumerate(names):
+            if name in dupes:
+                yield Problem(
+                    file,
+                    field_path(section, i, "name"),
+                    "duplicate-name",
+                    f"{section[:-1]} {name!r} is declared more than once",
+                )
+    dept_dupes = _dupes(d.name for d in estate.departments)
+    for d in estate.departments:
+        if d.name in dept_dupes:
+            yield Problem(
+                d.source,
+                "name",
+                "duplicate-name",
+                f"department {d.name!r} is declared in more than one file",
+            )
+        sys_dupes = _dupes(s.name for s in d.systems)
+        for i, s in enumerate(d.systems):
+            if s.name in sys_dupes:
+                yield Problem(
+                    d.source,
+                    field_path("systems", i, "name"),
+                    "duplicate-name",
+                    f"system {s.name!r} is declared more than once in {d.name}",
+                )
+            comp_dupes = _dupes(c.name for c in s.components)
+            for j, c in enumerate(s.components):
+                if c.name in comp_dupes:
+                    yield Problem(
+                        d.source,
+                        field_path("systems", i, "components", j, "name"),
+                        "duplicate-name",
+                        f"component {c.name!r} appears twice in system {s.name}",
+                    )
+
+
+@rule("department-file-name")
+def department_file_name(estate: Estate) -> Iterator[Problem]:
+    for d in estate.departments:
+        stem = d.source.rsplit("/", 1)[-1].removesuffix(".yaml")
+        if d.source and stem != d.name:
+            yield Problem(
+                d.source,
+                "name",
+                "department-file-name",
+                f"department {d.name!r} must live in departments/{d.name}.yaml",
+            )
+
+
+# --------------------------------------------------------------------------- references
+
+
+@rule("unknown-site")
+def unknown_sites(estate: Estate) -> Iterator[Problem]:
+    known = set(estate.site_by_name)
+    for i, link in enumerate(estate.links):
+        for end in ("a", "b"):
+            if getattr(link, end) not in known:
+                yield Problem(
+                    SITES_FILE,
+                    field_path("links", i, end),
+                    "unknown-site",
+                    f"link {link.name} refers to site {getattr(link, end)!s} "
+                    "which sites.yaml does not define",
+                )
+    for i, a in enumerate(estate.appliances):
+        if a.site not in known:
+            yield Problem(
+                APPLIANCES_FILE,
+                field_path("appliances", i, "site"),
+                "unknown-site",
+                f"appliance {a.name} is placed on undefined site {a.site!s}",
+            )
+    for i, t in enumerate(estate.tiers):
+        for site in t.placement:
+            if site not in known:
+                yield Problem(
+                    TIERS_FILE,
+                    field_path("tiers", i, "placement", str(site)),
+                    "unknown-site",
+                    f"tier {t.name!s} places systems on undefined site {site!s}",
+                )
+    for i, z in enumerate(estate.zones):
+        for site in z.cidrs:
+            if site not in known:
+                yield Problem(
+                    ZONES_FILE,
+                    field_path("zones", i, "cidrs", str(site)),
+                    "unknown-site",
+                    f"zone {z.name!s} has a CIDR for undefined site {site!s}",
+                )
+
+
+@rule("missing-definition")
+def missing_definitions(estate: Estate) -> Iterator[Problem]:
+    """The vocabulary is closed: every site, zone and tier must be defined exactly once."""
+    for site in SiteName:
+        if site not in estate.site_by_name:
+            yield Problem(
+                SITES_FILE, "sites", "missing-definition", f"site {site!s} is not defined"
+            )
+    for zone in Zone:
+        if zone not in estate.zone_by_name:
+            yield Problem(
+                ZONES_FILE, "zones", "missing-definition", f"zone {zone!s} is not defined"
+            )
+    for i, z in enumerate(estate.zones):
+        for site in estate.site_by_name:
+            if site not in z.cidrs:
+                yield Problem(
+                    ZONES_FILE,
+                    field_path("zones", i, "cidrs"),
+                    "missing-definition",
+                    f"zone {z.name!s} has no CIDR on site {site!s}",
+                )
+    editions = {e.standard for e in estate.editions}
+    if estate.cloud.dr_edition not in editions:
+        yield Problem(
+            CLOUD_FILE,
+            "dr_edition",
+            "missing-definition",
+            f"DR edition {estate.cloud.dr_edition!r} is not among the editions in "
+            f"{TIERS_FILE} ({', '.join(sorted(editions))})",
+        )
+
+
+@rule("unknown-zone")
+def unknown_zones(estate: Estate) -> Iterator[Problem]:
+    known = set(estate.zone_by_name)
+    for i, f in enumerate(estate.flows):
+        for end in ("source", "destination"):
+            v = getattr(f, end)
+            if isinstance(v, Zone) and v not in known:
+                yield Problem(
+                    FLOWS_FILE,
+                    field_path("flows", i, end),
+                    "unknown-zone",
+                    f"flow {f.id} refers to zone {v!s} which zones.yaml does not define",
+                )
+    for d in estate.departments:
+        for i, s in enumerate(d.systems):
+            for j, c in enumerate(s.components):
+                if c.zone not in known:
+                    yield Problem(
+                        d.source,
+                        field_path("systems", i, "components", j, "zone"),
+                        "unknown-zone",
+                        f"component {c.name} is placed in undefined zone {c.zone!s}",
+                    )
+
+
+@rule("unknown-dr-tier")
+def unknown_tiers(estate: Estate) -> Iterator[Problem]:
+    known = set(estate.tier_by_name)
+    for d in estate.departments:
+        for i, s in enumerate(d.systems):
+            if s.dr_tier not in known:
+                yield Problem(
+                    d.source,
+                    field_path("systems", i, "dr_tier"),
+                    "unknown-dr-tier",
+                    f"system {s.name} asks for DR tier {s.dr_tier!s} which "
+                    f"{TIERS_FILE} does not define",
+                )
+
+
+@rule("link-self")
+def link_self(estate: Estate) -> Iterator[Problem]:
+    for i, link in enumerate(estate.links):
+        if link.a == link.b:
+            yield Problem(
+                SITES_FILE,
+                field_path("links", i),
+                "link-self",
+                f"link {link.name} joins site {link.a!s} to itself",
+            )
+
+
+# --------------------------------------------------------------------------- addressing
+
+
+@rule("cidr-overlap")
+def cidr_overlap(estate: Estate) -> Iterator[Problem]:
+    nets = [
+        (i, z.name, site, z.network(site)) for i, z in enumerate(estate.zones) for site in z.cidrs
+    ]
+    for (i, za, sa, na), (_, zb, sb, nb) in itertools.combinations(nets, 2):
+        if na.version == nb.version and na.overlaps(nb):
+            yield Problem(
+                ZONES_FILE,
+                field_path("zones", i, "cidrs", str(sa)),
+                "cidr-overlap",
+                f"{na} ({za!s} on {sa!s}) overlaps {nb} ({zb!s} on {sb!s})",
+            )
+
+
+# --------------------------------------------------------------------------- flow matrix
+
+
+@rule("flow-no-chain")
+def flow_no_chain(estate: Estate) -> Iterator[Problem]:
+    for i, f in enumerate(estate.flows):
+        if not f.chain:
+            yield Problem(
+                FLOWS_FILE,
+                field_path("flows", i, "chain"),
+                "flow-no-chain",
+                f"flow {f.id} ({f.source!s} -> {f.destination!s}) names no appliance "
+                "chain; every inter-zone flow must traverse at least a firewall",
+            )
+
+
+@rule("flow-gatekeeper")
+def flow_gatekeeper(estate: Estate) -> Iterator[Problem]:
+    """互联网区 <-> 政务外网区 only through the 网闸, one way, as a ferry (no sessions)."""
+    for i, f in enumerate(estate.flows):
+        if not f.touches(Zone.INTERNET, Zone.EXTRANET):
+            continue
+        where = field_path("flows", i)
+        if ApplianceKind.GATEKEEPER not in f.chain:
+            yield Problem(
+                FLOWS_FILE,
+                where + ".chain",
+                "flow-gatekeeper",
+                f"flow {f.id} joins the internet zone and the extranet zone without "
+                "the gatekeeper (网闸) in its chain",
+            )
+        if f.mode != FlowMode.FERRY:
+            yield Problem(
+                FLOWS_FILE,
+                where + ".mode",
+                "flow-gatekeeper",
+                f"flow {f.id} crosses the gatekeeper interactively; only ferry "
+                "(file/message 摆渡) transfers may cross between internet and extranet",
+            )
+        if f.direction != Direction.ONE_WAY:
+            yield Problem(
+                FLOWS_FILE,
+                where + ".direction",
+                "flow-gatekeeper",
+                f"flow {f.id} across the gatekeeper must be one-way",
+            )
+
+
+@rule("flow-dedicated-isolation")
+def flow_dedicated(estate: Estate) -> Iterator[Problem]:
+    for i, f in enumerate(estate.flows):
+        if f.source == Zone.DEDICATED and f.destination == Zone.DEDICATED:
+            yield Problem(
+                FLOWS_FILE,
+                field_path("flows", i),
+                "flow-dedicated-isolation",
+                f"flow {f.id} lets dedicated-network VPNs reach each other; "
+                "department VPNs must stay isolated",
+            )
+        ends = {f.source, f.destination}
+        if (
+            f.zone_to_zone
+            and Zone.DEDICATED in ends
+            and ends <= DEPARTMENT_ZONES
+            and not f.same_department
+        ):
+            yield Problem(
+                FLOWS_FILE,
+                field_path("flows", i, "same_department"),
+                "flow-dedicated-isolation",
+                f"flow {f.id} lets a department's dedicated network reach other "
+                "departments' systems; set same_department: true",
+            )
+
+
+@rule("flow-internet-ingress")
+def flow_internet_ingress(estate: Estate) -> Iterator[Problem]:
+    """Internet -> internet zone only, through anti-DDoS -> firewall -> WAF/IPS -> LB."""
+    expected = [ApplianceKind.ANTI_DDOS, ApplianceKind.FIREWALL]
+    for i, f in enumerate(estate.flows):
+        if f.source != External.PUBLIC_INTERNET:
+            continue
+        where = field_path("flows", i)
+        if f.destination != Zone.INTERNET:
+            yield Problem(
+                FLOWS_FILE,
+                where + ".destination",
+                "flow-internet-ingress",
+                f"flow {f.id} lets the public Internet reach {f.destination!s}; it may "
+                "only reach the internet zone",
+            )
+        chain = list(f.chain)
+        inspect = {ApplianceKind.WAF, ApplianceKind.IPS}
+        ok = (
+            len(chain) >= 4
+            and chain[:2] == expected
+            and all(k in inspect for k in chain[2:-1])
+            and chain[-1] == ApplianceKind.LOAD_BALANCER
+        )
+        if f.chain and not ok:
+            yield Problem(
+                FLOWS_FILE,
+                where + ".chain",
+                "flow-internet-ingress",
+                f"flow {f.id} from the public Internet must traverse anti-ddos -> "
+                f"firewall -> waf/ips -> load-balancer, not {' -> '.join(chain)}",
+            )
+
+
+@rule("flow-management-bastion")
+def flow_management(estate: Estate) -> Iterator[Problem]:
+    for i, f in enumerate(estate.flows):
+        collection_only = f.destination == Zone.SECURITY_MANAGEMENT and all(
+            p.port in COLLECTION_PORTS for p in f.ports
+        )
+        if (
+            f.source == Zone.MANAGEMENT
+            and f.destination != Zone.MANAGEMENT
+            and not collection_only
+            and ApplianceKind.BASTION not in f.chain
+        ):
+            yield Problem(
+                FLOWS_FILE,
+                field_path("flows", i, "chain"),
+                "flow-management-bastion",
+                f"flow {f.id} lets the management zone reach {f.destination!s} "
+                "without the bastion (堡垒机)",
+            )
+
+
+@rule("chain-appliance-missing")
+def chain_appliance_missing(estate: Estate) -> Iterator[Problem]:
+    """A chain is only real if every site actually has the appliances it names."""
+    present = {(a.site, a.kind) for a in estate.appliances}
+    for i, f in enumerate(estate.flows):
+        for j, kind in enumerate(f.chain):
+            missing = [s for s in estate.site_by_name if (s, kind) not in present]
+            if missing:
+                yield Problem(
+                    FLOWS_FILE,
+                    field_path("flows", i, "chain", j),
+                    "chain-appliance-missing",
+                    f"flow {f.id} traverses a {kind!s} but site(s) "
+                    f"{', '.join(map(str, missing))} have none in {APPLIANCES_FILE}",
+                )
+
+
+# --------------------------------------------------------------------------- systems
+
+
+@rule("mlps-above-cloud")
+def mlps_above_cloud(estate: Estate) -> Iterator[Problem]:
+    cloud = estate.cloud.mlps_level.number
+    for d in estate.departments:
+        for i, s in enumerate(d.systems):
+            if s.mlps_level.number > cloud:
+                yield Problem(
+                    d.source,
+                    field_path("systems", i, "mlps_level"),
+                    "mlps-above-cloud",
+                    f"system {s.name} is graded MLPS level {s.mlps_level.number}; this "
+                    f"cloud is graded level {cloud} and may not host it (GB/T "
+                    "22239-2019: a cloud must not carry systems above its own level)",
+                )
+
+
+@rule("lifecycle-order")
+def lifecycle_order(estate: Estate) -> Iterator[Problem]:
+    order = ["applied", "reviewed", "testing", "provisioned", "reclaimed"]
+    for d in estate.departments:
+        for i, s in enumerate(d.systems):
+            lc = s.lifecycle
+            where = field_path("systems", i, "lifecycle")
+            dates = [(k, getattr(lc, k)) for k in order if getattr(lc, k) is not None]
+            for (ka, da), (kb, db) in itertools.pairwise(dates):
+                if db < da:
+                    yield Problem(
+                        d.source,
+                        f"{where}.{kb}",
+                        "lifecycle-order",
+                        f"system {s.name}: {kb} ({db}) is before {ka} ({da})",
+                    )
+            state = LifecycleState(lc.state)
+            if getattr(lc, state.value) is None and state != LifecycleState.APPLIED:
+                yield Problem(
+                    d.source,
+                    f"{where}.{state.value}",
+                    "lifecycle-order",
+                    f"system {s.name} is in state {state!s} but has no {state.value} date",
+                )
+
+
+# --------------------------------------------------------------------------- capacity
+
+
+def _fmt(resource: str, value: Decimal) -> str:
+    if resource in ("memory", "storage"):
+        return f"{value / 2**40:.2f} TiB"
+    if resource == "bandwidth":
+        return f"{value:.0f} Mbps"
+    return f"{value:.1f}"
+
+
+@rule("department-over-capacity")
+def department_over_capacity(estate: Estate) -> Iterator[Problem]:
+    """A single department may never need more than a whole site can allocate."""
+    for d in estate.departments:
+        for site in estate.sites:
+            total = {k: Decimal(0) for k in RESOURCE_KEYS}
+            for s in d.systems:
+                for k, v in estate.footprint(s, site.name).as_dict().items():
+                    total[k] += v
+            alloc = site.allocatable()
+            for k in RESOURCE_KEYS:
+                if total[k] > alloc[k]:
+                    yield Problem(
+                        d.source,
+                        "systems",
+                        "department-over-capacity",
+                        f"department {d.name} needs {_fmt(k, total[k])} {k} on "
+                        f"{site.name!s}, more than the site can allocate "
+                        f"({_fmt(k, alloc[k])})",
+                    )

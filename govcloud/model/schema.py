@@ -1,0 +1,488 @@
+"""Typed shape of the estate data.
+
+One pydantic model per concept, ``extra="forbid"`` everywhere so an unknown key in a
+YAML file is an error rather than an ignored typo. Cross-object rules (references,
+overlaps, capacity) live in :mod:`govcloud.model.rules`: the schema only says what a
+single object must look like.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from decimal import Decimal
+from functools import cached_property
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+
+from govcloud.model.enums import (
+    AdminRole,
+    ApplianceKind,
+    ComponentKind,
+    Direction,
+    DrTier,
+    External,
+    FlowMode,
+    HaMode,
+    LifecycleState,
+    MlpsLevel,
+    PlacementRole,
+    Protocol,
+    Region,
+    SiteName,
+    SiteRole,
+    Zone,
+)
+from govcloud.model.quantity import Bandwidth, Bytes, Cpu
+
+Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,40}[a-z0-9]$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+# --------------------------------------------------------------------------- cloud
+
+
+class Cloud(Strict):
+    """The cloud as a graded system: it may not host systems above its own MLPS level."""
+
+    name: str
+    title: str
+    mlps_level: MlpsLevel
+    dr_edition: str = Field(description="GB/T 20988 edition whose targets are in force")
+    audit_retention_days: int = Field(ge=1)
+
+    @field_validator("mlps_level", mode="before")
+    @classmethod
+    def _level_number(cls, v: object) -> object:
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+# --------------------------------------------------------------------------- sites
+
+
+class Capacity(Strict):
+    vcpu: Cpu
+    memory: Bytes
+    storage: Bytes
+    public_ips: int = Field(ge=0)
+    bandwidth: Bandwidth
+
+
+class Overcommit(Strict):
+    """Allocatable = physical capacity x ratio. Memory is never over-committed here."""
+
+    cpu: Decimal = Field(ge=1, le=8)
+    memory: Decimal = Field(ge=1, le=1)
+    storage: Decimal = Field(ge=1, le=3)
+
+
+class Site(Strict):
+    name: SiteName
+    title: str
+    region: Region
+    role: SiteRole
+    city: str
+    capacity: Capacity
+    overcommit: Overcommit
+
+    def allocatable(self) -> dict[str, Decimal]:
+        """Resources that may be promised to departments on this site."""
+        c, o = self.capacity, self.overcommit
+        return {
+            "vcpu": c.vcpu * o.cpu,
+            "memory": Decimal(c.memory) * o.memory,
+            "storage": Decimal(c.storage) * o.storage,
+            "public_ips": Decimal(c.public_ips),
+            "bandwidth": c.bandwidth,
+        }
+
+
+class Link(Strict):
+    """A network link between two sites (the lab shapes it to ``bandwidth``)."""
+
+    name: Slug
+    a: SiteName
+    b: SiteName
+    kind: str = Field(description="e.g. same-city dark fibre, inter-region MPLS")
+    bandwidth: Bandwidth
+    latency_ms: Decimal = Field(ge=0)
+
+
+class SitesFile(Strict):
+    sites: list[Site]
+    links: list[Link]
+
+
+# --------------------------------------------------------------------------- zones
+
+
+class ZoneDef(Strict):
+    name: Zone
+    title: str
+    purpose: str
+    cidrs: dict[SiteName, str] = Field(description="the zone's subnet on each site")
+
+    @field_validator("cidrs")
+    @classmethod
+    def _cidrs_parse(cls, v: dict[SiteName, str]) -> dict[SiteName, str]:
+        for site, text in v.items():
+            try:
+                net = ipaddress.ip_network(text, strict=True)
+            except ValueError as exc:
+                raise ValueError(f"{site}: {text!r} is not a valid network CIDR ({exc})") from exc
+            if not net.is_private:
+                raise ValueError(f"{site}: {text} is not a private range")
+        return v
+
+    def network(self, site: SiteName) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+        return ipaddress.ip_network(self.cidrs[site])
+
+
+class ZonesFile(Strict):
+    zones: list[ZoneDef]
+
+
+# --------------------------------------------------------------------------- flows
+
+
+class Port(Strict):
+    protocol: Protocol
+    port: int | None = Field(default=None, ge=1, le=65535)
+
+    @classmethod
+    def parse(cls, text: str) -> Port:
+        proto, _, port = text.partition("/")
+        return cls(protocol=Protocol(proto), port=int(port) if port else None)
+
+    def __str__(self) -> str:
+        return f"{self.protocol}/{self.port}" if self.port else str(self.protocol)
+
+
+Endpoint = Zone | External
+
+
+class Flow(Strict):
+    """One allowed flow. Anything not in the matrix is denied."""
+
+    id: Slug
+    description: str
+    source: Endpoint
+    destination: Endpoint
+    ports: list[Port]
+    direction: Direction = Direction.ONE_WAY
+    mode: FlowMode = FlowMode.INTERACTIVE
+    chain: list[ApplianceKind] = Field(description="appliances traversed, in order")
+    same_department: bool = Field(
+        default=True,
+        description="pod-to-pod flows only within one department; shared services set false",
+    )
+
+    @field_validator("ports", mode="before")
+    @classmethod
+    def _ports(cls, v: object) -> object:
+        if isinstance(v, list):
+            out = []
+            for item in v:
+                if isinstance(item, str):
+                    try:
+                        out.append(Port.parse(item))
+                    except ValueError as exc:
+                        raise ValueError(
+                            f"port {item!r} is not '<tcp|udp|icmp>[/<1-65535>]'"
+                        ) from exc
+                else:
+                    out.append(item)
+            return out
+        return v
+
+    @property
+    def zone_to_zone(self) -> bool:
+        return isinstance(self.source, Zone) and isinstance(self.destination, Zone)
+
+    def touches(self, a: Endpoint, b: Endpoint) -> bool:
+        return {self.source, self.destination} == {a, b}
+
+
+class FlowsFile(Strict):
+    flows: list[Flow]
+
+
+# --------------------------------------------------------------------------- appliances
+
+
+class Appliance(Strict):
+    name: Slug
+    kind: ApplianceKind
+    site: SiteName
+    edges: list[tuple[Endpoint, Endpoint]] = Field(
+        description="zone boundaries the appliance sits on (source side, destination side)"
+    )
+    ha: HaMode
+    stand_in: str = Field(description="open-source stand-in used by the lab and roles")
+
+
+class AppliancesFile(Strict):
+    appliances: list[Appliance]
+
+
+# --------------------------------------------------------------------------- DR tiers
+
+
+class TierDef(Strict):
+    name: DrTier
+    title: str
+    gbt20988_level: int = Field(ge=1, le=6)
+    rpo_seconds: int = Field(ge=0, description="in-city recovery point objective")
+    rto_seconds: int = Field(ge=0, description="in-city recovery time objective")
+    offsite_rpo_seconds: int = Field(ge=0, description="RPO when the whole region A is lost")
+    offsite_rto_seconds: int = Field(ge=0, description="RTO when the whole region A is lost")
+    placement: dict[SiteName, PlacementRole]
+    standby_scale: Decimal = Field(
+        ge=0, le=1, description="share of the active footprint kept running on standby sites"
+    )
+    in_city_replication: str
+    off_site_replication: str
+    backup_schedule: str | None = None
+
+    def sites(self, role: PlacementRole) -> list[SiteName]:
+        return [s for s, r in self.placement.items() if r == role]
+
+
+class LevelDef(Strict):
+    level: int = Field(ge=1, le=6)
+    title: str
+    rpo: str
+    rto: str
+
+
+class Edition(Strict):
+    standard: str
+    effective: dt.date
+    superseded: dt.date | None = None
+    note: str = ""
+    levels: list[LevelDef] = []
+
+
+class DrTiersFile(Strict):
+    editions: list[Edition]
+    tiers: list[TierDef]
+
+
+# --------------------------------------------------------------------------- departments
+
+
+class Contact(Strict):
+    name: str
+    phone: str
+    email: str
+
+
+class Component(Strict):
+    """One workload of a system; becomes a Deployment/StatefulSet in the zone's namespace."""
+
+    name: Slug
+    kind: ComponentKind
+    zone: Zone
+    replicas: int = Field(default=2, ge=1, le=64)
+    cpu: Cpu
+    memory: Bytes
+    storage: Bytes = 0
+    port: int = Field(default=8080, ge=1, le=65535)
+
+    @property
+    def stateful(self) -> bool:
+        return (
+            self.kind
+            in {
+                ComponentKind.DATABASE,
+                ComponentKind.CACHE,
+                ComponentKind.QUEUE,
+                ComponentKind.FILE_STORE,
+            }
+            or self.storage > 0
+        )
+
+
+class Lifecycle(Strict):
+    state: LifecycleState
+    applied: dt.date
+    reviewed: dt.date | None = None
+    testing: dt.date | None = None
+    provisioned: dt.date | None = None
+    reclaimed: dt.date | None = None
+
+
+class Resources(Strict):
+    """A resource total; every request and capacity figure is one of these."""
+
+    vcpu: Decimal = Decimal(0)
+    memory: Decimal = Decimal(0)
+    storage: Decimal = Decimal(0)
+    public_ips: Decimal = Decimal(0)
+    bandwidth: Decimal = Decimal(0)
+
+    def __add__(self, other: Resources) -> Resources:
+        return Resources(**{k: getattr(self, k) + getattr(other, k) for k in RESOURCE_KEYS})
+
+    def scaled(self, factor: Decimal) -> Resources:
+        return Resources(**{k: getattr(self, k) * factor for k in RESOURCE_KEYS})
+
+    def as_dict(self) -> dict[str, Decimal]:
+        return {k: getattr(self, k) for k in RESOURCE_KEYS}
+
+
+RESOURCE_KEYS = ("vcpu", "memory", "storage", "public_ips", "bandwidth")
+
+
+class System(Strict):
+    name: Slug
+    title: str
+    mlps_level: MlpsLevel
+    dr_tier: DrTier
+    wave: int = Field(ge=1, le=10, description="migration wave")
+    owner: Contact
+    components: list[Component] = Field(min_length=1)
+    public_ips: int = Field(default=0, ge=0)
+    bandwidth: Bandwidth = Decimal(0)
+    lifecycle: Lifecycle
+
+    @field_validator("mlps_level", mode="before")
+    @classmethod
+    def _level_number(cls, v: object) -> object:
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+    @property
+    def zones(self) -> list[Zone]:
+        """Zones the system occupies, derived from its components (never declared twice)."""
+        seen: list[Zone] = []
+        for c in self.components:
+            if c.zone not in seen:
+                seen.append(c.zone)
+        return seen
+
+    def request(self) -> Resources:
+        """Total active footprint of one copy of the system."""
+        return Resources(
+            vcpu=sum((c.cpu * c.replicas for c in self.components), Decimal(0)),
+            memory=Decimal(sum(c.memory * c.replicas for c in self.components)),
+            storage=Decimal(sum(c.storage * c.replicas for c in self.components)),
+            public_ips=Decimal(self.public_ips),
+            bandwidth=self.bandwidth,
+        )
+
+    @property
+    def live(self) -> bool:
+        """Holds resources: everything but a reclaimed system."""
+        return self.lifecycle.state != LifecycleState.RECLAIMED
+
+
+class Groups(Strict):
+    """Directory groups bound to the department's Kubernetes roles."""
+
+    admins: str
+    auditors: str
+
+
+class Department(Strict):
+    """A 委办局 and the systems it migrates. One file per department under departments/."""
+
+    name: Slug
+    title: str
+    groups: Groups
+    contact: Contact
+    systems: list[System] = Field(min_length=1)
+
+    _source: str = PrivateAttr(default="")
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+
+# --------------------------------------------------------------------------- operators
+
+
+class Operator(Strict):
+    """A cloud administrator; 三权分立 forbids one person holding two duties."""
+
+    name: Slug
+    full_name: str
+    roles: list[AdminRole] = Field(min_length=1)
+    mfa: list[str] = Field(description="authentication factors, e.g. password, sm2-token")
+
+
+class OperatorsFile(Strict):
+    operators: list[Operator]
+
+
+# --------------------------------------------------------------------------- the estate
+
+
+class Estate(Strict):
+    """The whole estate, validated. Build it with :func:`govcloud.model.load_estate`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    root: str
+    cloud: Cloud
+    sites: list[Site]
+    links: list[Link]
+    zones: list[ZoneDef]
+    flows: list[Flow]
+    appliances: list[Appliance]
+    editions: list[Edition]
+    tiers: list[TierDef]
+    departments: list[Department]
+    operators: list[Operator]
+
+    # ---- look-ups (the only way other layers should reach into the estate)
+
+    @cached_property
+    def site_by_name(self) -> dict[SiteName, Site]:
+        return {s.name: s for s in self.sites}
+
+    @cached_property
+    def zone_by_name(self) -> dict[Zone, ZoneDef]:
+        return {z.name: z for z in self.zones}
+
+    @cached_property
+    def tier_by_name(self) -> dict[DrTier, TierDef]:
+        return {t.name: t for t in self.tiers}
+
+    def site(self, name: SiteName | str) -> Site:
+        return self.site_by_name[SiteName(name)]
+
+    def zone(self, name: Zone | str) -> ZoneDef:
+        return self.zone_by_name[Zone(name)]
+
+    def tier(self, name: DrTier | str) -> TierDef:
+        return self.tier_by_name[DrTier(name)]
+
+    def systems(self) -> list[tuple[Department, System]]:
+        return [(d, s) for d in self.departments for s in d.systems]
+
+    def placement(self, system: System) -> dict[SiteName, PlacementRole]:
+        return dict(self.tier(system.dr_tier).placement)
+
+    def footprint(self, system: System, site: SiteName) -> Resources:
+        """Resources the system holds on ``site`` under its DR tier (zero if not placed)."""
+        tier = self.tier(system.dr_tier)
+        role = tier.placement.get(site)
+        if role is None or not system.live:
+            return Resources()
+        if role == PlacementRole.ACTIVE:
+            return system.request()
+        if role == PlacementRole.STANDBY:
+            return system.request().scaled(tier.standby_scale)
+        # a backup copy holds storage only
+        return Resources(storage=system.request().storage)
+
+    def appliances_at(self, site: SiteName, kind: ApplianceKind | None = None) -> list[Appliance]:
+        return [a for a in self.appliances if a.site == site and (kind is None or a.kind == kind)]
+
+    def zone_flows(self) -> list[Flow]:
+        return [f for f in self.flows if f.zone_to_zone]
