@@ -20,9 +20,9 @@ Definitions (stated in every report):
 from __future__ import annotations
 
 import re
-from itertools import pairwise
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from govcloud.model.schema import Edition, TierDef
 
