@@ -133,6 +133,9 @@ def evaluate(run: DrillRun, runbook: Runbook, estate: Estate) -> dict[str, Any]:
             run.error is None and all(s.ok for s in run.steps) and bool(verify),
         )
     )
+    if run.checked_on is None:
+        checks.append(Check("acknowledged writes checked against a primary", "a primary",
+                            "no primary answered: RPO unknown", False))
     if not ok_writes:
         checks.append(Check("the load wrote through the service", "> 0 acknowledged", "0", False))
     fig["checks"] = [c.__dict__ for c in checks]

@@ -156,8 +156,12 @@ def apply(data: Data | None = None) -> None:
         dest=f"/etc/systemd/system/{UNIT}.service.d/govcloud.conf",
     )
     systemd.daemon_reload(name="systemd reload", _if=unit.did_change)
-    systemd.service(name="Patroni running", service=UNIT, running=True, enabled=True)
-    # A changed config is re-read by Patroni on SIGHUP (bootstrap.dcs only matters once).
+    started = systemd.service(name="Patroni running", service=UNIT, running=True, enabled=True)
+    # A changed config is re-read on SIGHUP (bootstrap.dcs only matters once). Never HUP a
+    # Patroni that was only just started: before its handler is installed HUP kills it.
     systemd.service(
-        name="Patroni reload on config change", service=UNIT, reloaded=True, _if=cfg.did_change
+        name="Patroni reload on config change",
+        service=UNIT,
+        reloaded=True,
+        _if=lambda: cfg.did_change() and not started.did_change(),
     )

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.operations import apt, files, server
+from pyinfra.operations import apt, files, server, systemd
 
 from govcloud import datatier, secrets
 from govcloud.model import Estate
@@ -90,6 +90,9 @@ def apply(data: Data | None = None) -> None:
         files.directory(
             name="repository", path=REPO_PATH, user=REPO_USER, group=REPO_USER, mode="750"
         )
+    files.directory(
+        name="log dir", path="/var/log/pgbackrest", user=d.user, group=d.user, mode="750"
+    )
     files.directory(name="~/.ssh", path=f"{d.home}/.ssh", user=d.user, group=d.user, mode="700")
     files.template(
         name="ssh key",
@@ -127,15 +130,35 @@ def apply(data: Data | None = None) -> None:
         repo_path=REPO_PATH,
     )
     if d.side == Side.REPO and d.backup_cron:
-        minute, hour, dom, month, dow = d.backup_cron.split()
-        server.crontab(
-            name="scheduled full backup (DR tier backup_schedule)",
-            command=f"pgbackrest --stanza={d.stanza} --type=full backup",
-            user=REPO_USER,
-            minute=minute,
-            hour=hour,
-            day_of_month=dom,
-            month=month,
-            day_of_week=dow,
-            cron_name="govcloud-pgbackrest-full",
+        unit = files.template(
+            name="full backup service", src=str(TEMPLATES / "pgbackrest-full.service.j2"),
+            dest="/etc/systemd/system/pgbackrest-full.service", d=d, repo_user=REPO_USER,
         )
+        timer = files.template(
+            name="full backup timer (DR tier backup_schedule)",
+            src=str(TEMPLATES / "pgbackrest-full.timer.j2"),
+            dest="/etc/systemd/system/pgbackrest-full.timer",
+            on_calendar=on_calendar(d.backup_cron), cron=d.backup_cron,
+        )
+        systemd.daemon_reload(
+            name="systemd reload", _if=lambda: unit.did_change() or timer.did_change()
+        )
+        systemd.service(
+            name="backup timer enabled", service="pgbackrest-full.timer", running=True,
+            enabled=True,
+        )
+
+
+def on_calendar(cron: str) -> str:
+    """A systemd OnCalendar= for a five-field cron schedule (numbers, lists, ``*``).
+
+    The lab hosts (and minimal servers) have no cron daemon; systemd timers are there.
+    """
+    fields = cron.split()
+    if len(fields) != 5:
+        raise ValueError(f"backup_schedule {cron!r} is not a five-field cron expression")
+    minute, hour, dom, month, dow = (f.replace("*/", "0/") for f in fields)
+    days = {"0": "Sun", "1": "Mon", "2": "Tue", "3": "Wed", "4": "Thu", "5": "Fri", "6": "Sat",
+            "7": "Sun"}
+    wd = "" if dow == "*" else ",".join(days[x] for x in dow.split(",")) + " "
+    return f"{wd}*-{month}-{dom} {hour}:{minute}:00"

@@ -68,7 +68,7 @@ def test_patroni_region_a_is_synchronous_with_tuned_timings(estate, hosts) -> No
     assert dcs["synchronous_mode"] is True and dcs["synchronous_mode_strict"] is False
     assert (dcs["ttl"], dcs["loop_wait"], dcs["retry_timeout"]) == (10, 2, 4)
     assert "standby_cluster" not in dcs
-    assert cfg["etcd3"]["hosts"] == "10.1.0.11:2379,10.2.0.11:2379,10.3.0.12:2379"
+    assert cfg["etcd"]["hosts"] == "10.1.0.11:2379,10.2.0.11:2379,10.3.0.12:2379"
     assert dcs["postgresql"]["use_pg_rewind"] is True
     assert "archive-push" in dcs["postgresql"]["parameters"]["archive_command"]
     assert cfg["postgresql"]["connect_address"] == "10.1.0.11:5432"
@@ -83,7 +83,7 @@ def test_patroni_region_b_is_a_standby_cluster_on_its_own_etcd(estate, hosts) ->
     cfg = yaml.safe_load(render("patroni", "patroni.yml.j2", d=d, pw=PW))
     sc = cfg["bootstrap"]["dcs"]["standby_cluster"]
     assert sc["host"] == "10.1.0.11,10.2.0.11"
-    assert cfg["etcd3"]["hosts"] == "10.3.0.11:2379"
+    assert cfg["etcd"]["hosts"] == "10.3.0.11:2379"
     # a dead walreceiver connection must be noticed in seconds, not 60 s
     assert cfg["bootstrap"]["dcs"]["postgresql"]["parameters"]["wal_receiver_timeout"] == "5s"
 
@@ -107,6 +107,7 @@ def test_etcd_members_and_pre_vote(estate, hosts) -> None:
     assert a.token != b.token
     text = render("etcd", "etcd.default.j2", d=a)
     assert 'ETCD_PRE_VOTE="true"' in text
+    assert 'ETCD_ENABLE_V2="true"' in text  # Patroni 3.0.2 uses the v2 path (etcd3 bug)
     assert "dc1-pg=http://10.1.0.11:2380" in text and 'ETCD_NAME="dr-witness"' in text
 
 

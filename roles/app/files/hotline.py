@@ -6,7 +6,10 @@ write through:
 
   POST /tickets  {"req": "<client request id>", "body": "..."}
       -> 201 {"seq": <n>, "req": ..., "site": ...}   only after COMMIT has returned
-  GET  /health   -> 200 when the database accepts writes, 503 otherwise
+  GET  /health   -> 200 while the service runs ({"writable": bool}): the load balancer's
+                    check, so a database failover never takes the backend out of the pool
+                    (HAProxy would need `rise` checks to put it back, adding to the RTO)
+  GET  /ready    -> 200 when the database accepts writes through this instance, else 503
   GET  /tickets/<req> -> 200 {"seq": n} / 404
 
 Why it is written this way:
@@ -151,9 +154,10 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self) -> None:
-        if self.path == "/health":
+        if self.path in ("/health", "/ready"):
             ok = healthy()
-            self._send(200 if ok else 503, {"site": SITE, "writable": ok})
+            code = 200 if ok or self.path == "/health" else 503
+            self._send(code, {"site": SITE, "writable": ok})
         elif self.path.startswith("/tickets/"):
             req = self.path.split("/", 2)[2]
             try:
