@@ -187,7 +187,7 @@ class Shortfall:
             )
         return (
             f"DR headroom, {self.scenario}: {self.site} would have to carry "
-            f"{fmt(self.resource, self.needed)} {self.resource} of "
+            f"{self.resource} {fmt(self.resource, self.needed)} of "
             f"{fmt(self.resource, self.allocatable)} allocatable{adds}; short by "
             f"{fmt(self.resource, self.short_by)}"
         )
