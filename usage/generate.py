@@ -16,6 +16,7 @@ What it models, from the estate's own lifecycle records (nothing is declared twi
 
 from __future__ import annotations
 
+import argparse
 import csv
 import datetime as dt
 import random
@@ -67,7 +68,10 @@ def running_span(system, test_period_days: int) -> tuple[dt.date, dt.date] | Non
     return max(first, START), min(last, END)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    args.add_argument("--out", type=Path, default=OUT, help=f"default: {OUT.name}")
+    out = args.parse_args(argv).out
     estate = load_estate(REPO / "estate")
     policy = load_policy(REPO / "estate")
     rng = random.Random(SEED)
@@ -99,11 +103,11 @@ def main() -> int:
                  f"{min(cpu, 100):.1f}", f"{min(mem, 100):.1f}", f"{min(net, 100):.1f}")
             )
     rows.sort()
-    with OUT.open("w", encoding="utf-8", newline="") as fh:
+    with out.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(COLUMNS)
         w.writerows(rows)
-    print(f"wrote {OUT.relative_to(REPO)}: {len(rows)} rows, "
+    print(f"wrote {out}: {len(rows)} rows, "
           f"{len({(r[1], r[2]) for r in rows})} systems, {START} to {END}")
     return 0
 
