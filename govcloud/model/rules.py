@@ -17,6 +17,7 @@ from decimal import Decimal
 from govcloud.model.enums import (
     ApplianceKind,
     Direction,
+    DrTier,
     External,
     FlowMode,
     LifecycleState,
@@ -186,6 +187,11 @@ def missing_definitions(estate: Estate) -> Iterator[Problem]:
         if zone not in estate.zone_by_name:
             yield Problem(
                 ZONES_FILE, "zones", "missing-definition", f"zone {zone!s} is not defined"
+            )
+    for tier in DrTier:
+        if tier not in estate.tier_by_name:
+            yield Problem(
+                TIERS_FILE, "tiers", "missing-definition", f"DR tier {tier!s} is not defined"
             )
     for i, z in enumerate(estate.zones):
         for site in estate.site_by_name:
@@ -486,7 +492,8 @@ def department_over_capacity(estate: Estate) -> Iterator[Problem]:
     for d in estate.departments:
         for site in estate.sites:
             total = {k: Decimal(0) for k in RESOURCE_KEYS}
-            for s in d.systems:
+            # a system on an undefined tier has no placement; unknown-dr-tier reports it
+            for s in (s for s in d.systems if s.dr_tier in estate.tier_by_name):
                 for k, v in estate.footprint(s, site.name).as_dict().items():
                     total[k] += v
             alloc = site.allocatable()
