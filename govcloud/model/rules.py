@@ -70,22 +70,23 @@ def _dupes(names: Iterable[str]) -> set[str]:
 
 @rule("duplicate-name")
 def duplicate_names(estate: Estate) -> Iterator[Problem]:
-    sections: list[tuple[str, str, list[str]]] = [
-        (SITES_FILE, "sites", [s.name for s in estate.sites]),
-        (SITES_FILE, "links", [link.name for link in estate.links]),
-        (ZONES_FILE, "zones", [z.name for z in estate.zones]),
-        (FLOWS_FILE, "flows", [f.id for f in estate.flows]),
-        (APPLIANCES_FILE, "appliances", [a.name for a in estate.appliances]),
-        (TIERS_FILE, "tiers", [t.name for t in estate.tiers]),
-        (OPERATORS_FILE, "operators", [o.name for o in estate.operators]),
+    # (file, section, the key that names an item, the names in order)
+    sections: list[tuple[str, str, str, list[str]]] = [
+        (SITES_FILE, "sites", "name", [s.name for s in estate.sites]),
+        (SITES_FILE, "links", "name", [link.name for link in estate.links]),
+        (ZONES_FILE, "zones", "name", [z.name for z in estate.zones]),
+        (FLOWS_FILE, "flows", "id", [f.id for f in estate.flows]),
+        (APPLIANCES_FILE, "appliances", "name", [a.name for a in estate.appliances]),
+        (TIERS_FILE, "tiers", "name", [t.name for t in estate.tiers]),
+        (OPERATORS_FILE, "operators", "name", [o.name for o in estate.operators]),
     ]
-    for file, section, names in sections:
+    for file, section, key, names in sections:
         dupes = _dupes(names)
         for i, name in enumerate(names):
             if name in dupes:
                 yield Problem(
                     file,
-                    field_path(section, i, "name"),
+                    field_path(section, i, key),
                     "duplicate-name",
                     f"{section[:-1]} {name!r} is declared more than once",
                 )
@@ -478,11 +479,22 @@ def lifecycle_order(estate: Estate) -> Iterator[Problem]:
 # --------------------------------------------------------------------------- capacity
 
 
+_LABEL = {
+    "vcpu": "vCPU",
+    "memory": "memory",
+    "storage": "storage",
+    "public_ips": "public IPs",
+    "bandwidth": "bandwidth",
+}
+
+
 def _fmt(resource: str, value: Decimal) -> str:
     if resource in ("memory", "storage"):
         return f"{value / 2**40:.2f} TiB"
     if resource == "bandwidth":
         return f"{value:.0f} Mbps"
+    if resource == "public_ips":
+        return f"{value:.0f}"
     return f"{value:.1f}"
 
 
@@ -503,7 +515,7 @@ def department_over_capacity(estate: Estate) -> Iterator[Problem]:
                         d.source,
                         "systems",
                         "department-over-capacity",
-                        f"department {d.name} needs {_fmt(k, total[k])} {k} on "
+                        f"department {d.name} needs {_fmt(k, total[k])} {_LABEL[k]} on "
                         f"{site.name!s}, more than the site can allocate "
                         f"({_fmt(k, alloc[k])})",
                     )
