@@ -9,6 +9,7 @@ of them, so callers (CLI, stacks, roles) never see a half-valid estate.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,8 +19,10 @@ from pydantic import BaseModel, ValidationError
 from govcloud.model import rules
 from govcloud.model.enums import DrTier, SiteName, Zone
 from govcloud.model.problems import EstateError, Problem, field_path
+from govcloud.model.quantity import QuantityError
 from govcloud.model.schema import (
     AppliancesFile,
+    CidrError,
     Cloud,
     Department,
     DrTiersFile,
@@ -40,6 +43,11 @@ _ENUM_RULES = {
     frozenset(v.value for v in Zone): ("unknown-zone", "zone"),
     frozenset(v.value for v in DrTier): ("unknown-dr-tier", "DR tier"),
 }
+# libyaml's safe loader when PyYAML was built with it: same documents, ~20x faster
+# (pure-Python parsing was 95 % of load_estate's time).
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# pydantic names the member of a union it tried in the error's loc: ``str-enum[Zone]``.
+_UNION_TAG = re.compile(r"^[a-z-]+\[.+\]$")
 
 
 def default_root() -> Path:
@@ -60,11 +68,14 @@ def _read_yaml(path: Path, root: Path, problems: list[Problem]) -> Any:
         problems.append(Problem(rel, "", "missing-file", "file not found"))
         return None
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YamlLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f"line {mark.line + 1}" if mark else ""
         problems.append(Problem(rel, at, "yaml-syntax", str(getattr(exc, "problem", exc))))
+        return None
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(rel, "", "yaml-syntax", f"not UTF-8 text ({exc.reason})"))
         return None
     if not isinstance(data, dict):
         problems.append(Problem(rel, "", "schema", "top level must be a mapping"))
@@ -72,10 +83,22 @@ def _read_yaml(path: Path, root: Path, problems: list[Problem]) -> Any:
     return data
 
 
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop pydantic's internal loc parts (union member tags, ``[key]``) from a field path.
+
+    ``flows.0.source.str-enum[Zone]`` names the YAML field ``flows[0].source``; a bad
+    dict key shows up as ``cidrs.region-c.[key]`` and is the field ``cidrs.region-c``.
+    """
+    return tuple(
+        p for p in loc if not (isinstance(p, str) and (p == "[key]" or _UNION_TAG.match(p)))
+    )
+
+
 def _schema_problem(rel: str, err: dict[str, Any]) -> Problem:
-    loc = field_path(*err["loc"])
+    loc = field_path(*_clean_loc(err["loc"]))
     msg = err["msg"]
     rule = "schema"
+    cause = err.get("ctx", {}).get("error")
     if err["type"] == "enum":
         expected = err.get("ctx", {}).get("expected", "")
         for values, (rule_id, noun) in _ENUM_RULES.items():
@@ -83,15 +106,29 @@ def _schema_problem(rel: str, err: dict[str, Any]) -> Problem:
                 rule = rule_id
                 msg = f"unknown {noun} {err['input']!r} (known: {', '.join(sorted(values))})"
                 break
-    elif err["type"] == "value_error" and "not a valid" in msg:
-        rule = "invalid-quantity"
+    elif err["type"] == "value_error":
         msg = msg.removeprefix("Value error, ")
+        if isinstance(cause, QuantityError):
+            rule = "invalid-quantity"
+        elif isinstance(cause, CidrError):
+            rule = "invalid-cidr"
     elif err["type"] == "extra_forbidden":
         rule = "unknown-field"
         msg = f"unknown field {err['loc'][-1]!r} (typo?)"
     elif err["type"] == "missing":
         rule = "missing-field"
     return Problem(rel, loc, rule, msg)
+
+
+def _schema_problems(rel: str, errors: list[dict[str, Any]]) -> list[Problem]:
+    """One problem per field: a specific rule hides the generic ``schema`` noise beside it.
+
+    A flow endpoint is ``Zone | External``; a typo there fails both union members, and
+    only the ``unknown-zone`` problem is useful to the reader.
+    """
+    problems = [_schema_problem(rel, e) for e in errors]
+    specific = {p.field for p in problems if p.rule != "schema"}
+    return [p for p in problems if p.rule != "schema" or p.field not in specific]
 
 
 def _parse(model: type[M], path: Path, root: Path, problems: list[Problem]) -> M | None:
@@ -101,8 +138,7 @@ def _parse(model: type[M], path: Path, root: Path, problems: list[Problem]) -> M
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        rel = _rel(path, root)
-        problems.extend(_schema_problem(rel, e) for e in exc.errors())
+        problems.extend(_schema_problems(_rel(path, root), exc.errors()))
         return None
 
 

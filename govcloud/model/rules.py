@@ -17,6 +17,7 @@ from decimal import Decimal
 from govcloud.model.enums import (
     ApplianceKind,
     Direction,
+    DrTier,
     External,
     FlowMode,
     LifecycleState,
@@ -69,22 +70,23 @@ def _dupes(names: Iterable[str]) -> set[str]:
 
 @rule("duplicate-name")
 def duplicate_names(estate: Estate) -> Iterator[Problem]:
-    sections: list[tuple[str, str, list[str]]] = [
-        (SITES_FILE, "sites", [s.name for s in estate.sites]),
-        (SITES_FILE, "links", [link.name for link in estate.links]),
-        (ZONES_FILE, "zones", [z.name for z in estate.zones]),
-        (FLOWS_FILE, "flows", [f.id for f in estate.flows]),
-        (APPLIANCES_FILE, "appliances", [a.name for a in estate.appliances]),
-        (TIERS_FILE, "tiers", [t.name for t in estate.tiers]),
-        (OPERATORS_FILE, "operators", [o.name for o in estate.operators]),
+    # (file, section, the key that names an item, the names in order)
+    sections: list[tuple[str, str, str, list[str]]] = [
+        (SITES_FILE, "sites", "name", [s.name for s in estate.sites]),
+        (SITES_FILE, "links", "name", [link.name for link in estate.links]),
+        (ZONES_FILE, "zones", "name", [z.name for z in estate.zones]),
+        (FLOWS_FILE, "flows", "id", [f.id for f in estate.flows]),
+        (APPLIANCES_FILE, "appliances", "name", [a.name for a in estate.appliances]),
+        (TIERS_FILE, "tiers", "name", [t.name for t in estate.tiers]),
+        (OPERATORS_FILE, "operators", "name", [o.name for o in estate.operators]),
     ]
-    for file, section, names in sections:
+    for file, section, key, names in sections:
         dupes = _dupes(names)
         for i, name in enumerate(names):
             if name in dupes:
                 yield Problem(
                     file,
-                    field_path(section, i, "name"),
+                    field_path(section, i, key),
                     "duplicate-name",
                     f"{section[:-1]} {name!r} is declared more than once",
                 )
@@ -186,6 +188,11 @@ def missing_definitions(estate: Estate) -> Iterator[Problem]:
         if zone not in estate.zone_by_name:
             yield Problem(
                 ZONES_FILE, "zones", "missing-definition", f"zone {zone!s} is not defined"
+            )
+    for tier in DrTier:
+        if tier not in estate.tier_by_name:
+            yield Problem(
+                TIERS_FILE, "tiers", "missing-definition", f"DR tier {tier!s} is not defined"
             )
     for i, z in enumerate(estate.zones):
         for site in estate.site_by_name:
@@ -495,11 +502,22 @@ def backup_job_schedule(estate: Estate) -> Iterator[Problem]:
 # --------------------------------------------------------------------------- capacity
 
 
+_LABEL = {
+    "vcpu": "vCPU",
+    "memory": "memory",
+    "storage": "storage",
+    "public_ips": "public IPs",
+    "bandwidth": "bandwidth",
+}
+
+
 def _fmt(resource: str, value: Decimal) -> str:
     if resource in ("memory", "storage"):
         return f"{value / 2**40:.2f} TiB"
     if resource == "bandwidth":
         return f"{value:.0f} Mbps"
+    if resource == "public_ips":
+        return f"{value:.0f}"
     return f"{value:.1f}"
 
 
@@ -509,7 +527,8 @@ def department_over_capacity(estate: Estate) -> Iterator[Problem]:
     for d in estate.departments:
         for site in estate.sites:
             total = {k: Decimal(0) for k in RESOURCE_KEYS}
-            for s in d.systems:
+            # a system on an undefined tier has no placement; unknown-dr-tier reports it
+            for s in (s for s in d.systems if s.dr_tier in estate.tier_by_name):
                 for k, v in estate.footprint(s, site.name).as_dict().items():
                     total[k] += v
             alloc = site.allocatable()
@@ -519,7 +538,7 @@ def department_over_capacity(estate: Estate) -> Iterator[Problem]:
                         d.source,
                         "systems",
                         "department-over-capacity",
-                        f"department {d.name} needs {_fmt(k, total[k])} {k} on "
+                        f"department {d.name} needs {_fmt(k, total[k])} {_LABEL[k]} on "
                         f"{site.name!s}, more than the site can allocate "
                         f"({_fmt(k, alloc[k])})",
                     )

@@ -14,7 +14,14 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+)
 
 from govcloud.model.enums import (
     AdminRole,
@@ -124,23 +131,29 @@ class SitesFile(Strict):
 # --------------------------------------------------------------------------- zones
 
 
+class CidrError(ValueError):
+    """A zone subnet that is not a private network CIDR (rule ``invalid-cidr``)."""
+
+
+def _private_cidr(text: str) -> str:
+    """Validate one zone subnet; checked per site so the error names the site's key."""
+    try:
+        net = ipaddress.ip_network(text, strict=True)
+    except ValueError as exc:
+        raise CidrError(f"{text!r} is not a valid network CIDR ({exc})") from exc
+    if not net.is_private:
+        raise CidrError(f"{text} is not a private range")
+    return text
+
+
+Cidr = Annotated[str, AfterValidator(_private_cidr)]
+
+
 class ZoneDef(Strict):
     name: Zone
     title: str
     purpose: str
-    cidrs: dict[SiteName, str] = Field(description="the zone's subnet on each site")
-
-    @field_validator("cidrs")
-    @classmethod
-    def _cidrs_parse(cls, v: dict[SiteName, str]) -> dict[SiteName, str]:
-        for site, text in v.items():
-            try:
-                net = ipaddress.ip_network(text, strict=True)
-            except ValueError as exc:
-                raise ValueError(f"{site}: {text!r} is not a valid network CIDR ({exc})") from exc
-            if not net.is_private:
-                raise ValueError(f"{site}: {text} is not a private range")
-        return v
+    cidrs: dict[SiteName, Cidr] = Field(description="the zone's subnet on each site")
 
     def network(self, site: SiteName) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
         return ipaddress.ip_network(self.cidrs[site])
