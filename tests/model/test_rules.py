@@ -291,6 +291,17 @@ CASES = {
         "department-over-capacity", HEALTH, "systems",
         "needs 806.20 TiB storage on region-a-dc1", "(720.00 TiB)",
     ),
+    # ---- backup-job-schedule: a backup needs a schedule and a sized job, both or neither
+    "backup-schedule-without-job": _bad(
+        delete("dr-tiers.yaml", ("tiers", Key("backup-only"), "backup_job")),
+        "backup-job-schedule", "dr-tiers.yaml", "tiers[2].backup_job",
+        "tier backup-only sets backup_schedule but not backup_job",
+    ),
+    "backup-job-without-schedule": _bad(
+        delete("dr-tiers.yaml", ("tiers", Key("warm-standby"), "backup_schedule")),
+        "backup-job-schedule", "dr-tiers.yaml", "tiers[1].backup_schedule",
+        "tier warm-standby sets backup_job but not backup_schedule",
+    ),
     "over-public-ips": _bad(
         set_(HEALTH, (*APPOINTMENT, "public_ips"), 300),
         "department-over-capacity", HEALTH, "systems",
