@@ -334,8 +334,17 @@ def flow_gatekeeper(estate: Estate) -> Iterator[Problem]:
 
 @rule("flow-dedicated-isolation")
 def flow_dedicated(estate: Estate) -> Iterator[Problem]:
+    """Department VPNs (the dedicated zone and the VPNs that terminate in it) stay apart.
+
+    A flow from the dedicated zone to itself, or from the VPN side to itself, joins two
+    departments' VPNs; a flow that carries a VPN into any department zone must stay
+    within the one department (``same_department: true``). Shared services (audit
+    collection into security-management, bastion sessions from management) are not
+    department zones and are unaffected.
+    """
+    vpn_ends: set[Zone | External] = {Zone.DEDICATED, External.DEPARTMENT_VPN}
     for i, f in enumerate(estate.flows):
-        if f.source == Zone.DEDICATED and f.destination == Zone.DEDICATED:
+        if f.source == f.destination and f.source in vpn_ends:
             yield Problem(
                 FLOWS_FILE,
                 field_path("flows", i),
@@ -343,13 +352,9 @@ def flow_dedicated(estate: Estate) -> Iterator[Problem]:
                 f"flow {f.id} lets dedicated-network VPNs reach each other; "
                 "department VPNs must stay isolated",
             )
+            continue
         ends = {f.source, f.destination}
-        if (
-            f.zone_to_zone
-            and Zone.DEDICATED in ends
-            and ends <= DEPARTMENT_ZONES
-            and not f.same_department
-        ):
+        if ends & vpn_ends and ends <= DEPARTMENT_ZONES | vpn_ends and not f.same_department:
             yield Problem(
                 FLOWS_FILE,
                 field_path("flows", i, "same_department"),

@@ -221,6 +221,20 @@ CASES = {
         "flow-dedicated-isolation", FLOWS, flow("dedicated-to-extranet", "same_department"),
         "reach other departments' systems", "same_department: true",
     ),
+    "vpn-lines-reach-each-other": _bad(
+        append(FLOWS, ("flows",), {
+            "id": "vpn-hairpin", "description": "one department's line reaches another's",
+            "source": "department-vpn", "destination": "department-vpn", "ports": ["tcp/443"],
+            "chain": ["vpn-gateway", "firewall"],
+        }),
+        "flow-dedicated-isolation", FLOWS, flow("vpn-hairpin"),
+        "flow vpn-hairpin lets dedicated-network VPNs reach each other",
+    ),
+    "vpn-ingress-shared-by-departments": _bad(
+        set_(FLOWS, flow("department-vpn-ingress", "same_department"), False),
+        "flow-dedicated-isolation", FLOWS, flow("department-vpn-ingress", "same_department"),
+        "flow department-vpn-ingress lets a department's dedicated network reach other",
+    ),
     # ---- flow-internet-ingress
     "internet-reaches-extranet": _bad(
         set_(FLOWS, flow("public-web-ingress", "destination"), "extranet"),
