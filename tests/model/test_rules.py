@@ -364,3 +364,15 @@ def test_level_4_on_a_backup_only_system_in_another_department(estate_copy: Path
         (HEALTH, "mlps-above-cloud"),
         (PS, "mlps-above-cloud"),
     ]
+
+
+def test_problems_are_listed_in_reading_order(estate_copy: Path) -> None:
+    """flows[4] before flows[10]: list indices sort as numbers, files alphabetically."""
+    NO_DEDICATED_ZONE(estate_copy)
+    with pytest.raises(EstateError) as info:
+        load_estate(estate_copy)
+    problems = info.value.problems
+    assert [p.file for p in problems] == sorted(p.file for p in problems)
+    flow_indices = [int(p.field[6:].split("]")[0]) for p in problems if p.file == FLOWS]
+    assert len(flow_indices) >= 3
+    assert flow_indices == sorted(flow_indices)
