@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from govcloud.model import rules
-from govcloud.model.enums import DrTier, SiteName, Zone
+from govcloud.model.enums import DrTier, External, SiteName, Zone
 from govcloud.model.problems import EstateError, Problem, field_path
 from govcloud.model.quantity import QuantityError
 from govcloud.model.schema import (
@@ -43,9 +43,32 @@ _ENUM_RULES = {
     frozenset(v.value for v in Zone): ("unknown-zone", "zone"),
     frozenset(v.value for v in DrTier): ("unknown-dr-tier", "DR tier"),
 }
-# libyaml's safe loader when PyYAML was built with it: same documents, ~20x faster
-# (pure-Python parsing was 95 % of load_estate's time).
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _YamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe loader that refuses duplicate mapping keys.
+
+    Plain YAML keeps the last of two equal keys, so a department file with two
+    ``systems:`` blocks would silently lose the first. libyaml's parser is used when
+    PyYAML was built with it: same documents, ~10x faster than pure Python.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # unhashable key: SafeConstructor reports it
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
 # pydantic names the member of a union it tried in the error's loc: ``str-enum[Zone]``.
 _UNION_TAG = re.compile(r"^[a-z-]+\[.+\]$")
 
@@ -105,6 +128,11 @@ def _schema_problem(rel: str, err: dict[str, Any]) -> Problem:
             if all(f"'{v}'" in expected for v in values):
                 rule = rule_id
                 msg = f"unknown {noun} {err['input']!r} (known: {', '.join(sorted(values))})"
+                if rule_id == "unknown-zone" and any(
+                    isinstance(p, str) and _UNION_TAG.match(p) for p in err["loc"]
+                ):
+                    # the only union with Zone is a flow/appliance end: Zone | External
+                    msg = msg[:-1] + f"; or external: {', '.join(sorted(External))})"
                 break
     elif err["type"] == "value_error":
         msg = msg.removeprefix("Value error, ")

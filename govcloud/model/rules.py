@@ -525,6 +525,29 @@ def lifecycle_order(estate: Estate) -> Iterator[Problem]:
                 )
 
 
+@rule("backup-job-schedule")
+def backup_job_schedule(estate: Estate) -> Iterator[Problem]:
+    """A tier with a backup schedule needs a sized backup job, and vice versa.
+
+    The job pod counts against the department's quota, so an unsized job would either
+    be refused by the quota or escape it; a sized job with no schedule never runs.
+    """
+    for i, t in enumerate(estate.tiers):
+        if (t.backup_schedule is None) != (t.backup_job is None):
+            missing, present = (
+                ("backup_job", "backup_schedule")
+                if t.backup_job is None
+                else ("backup_schedule", "backup_job")
+            )
+            yield Problem(
+                TIERS_FILE,
+                field_path("tiers", i, missing),
+                "backup-job-schedule",
+                f"tier {t.name!s} sets {present} but not {missing}: a backup needs both a "
+                "schedule and a sized job",
+            )
+
+
 # --------------------------------------------------------------------------- capacity
 
 

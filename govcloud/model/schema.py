@@ -61,6 +61,10 @@ class Cloud(Strict):
     mlps_level: MlpsLevel
     dr_edition: str = Field(description="GB/T 20988 edition whose targets are in force")
     audit_retention_days: int = Field(ge=1)
+    registry: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9.-]*[a-z0-9](:[0-9]+)?(/[a-z0-9._-]+)*$",
+        description="container registry the departments' workload images are pulled from",
+    )
 
     @field_validator("mlps_level", mode="before")
     @classmethod
@@ -245,6 +249,13 @@ class AppliancesFile(Strict):
 # --------------------------------------------------------------------------- DR tiers
 
 
+class JobSize(Strict):
+    """Resources of one run-to-completion job pod (e.g. a nightly backup)."""
+
+    cpu: Cpu
+    memory: Bytes
+
+
 class TierDef(Strict):
     name: DrTier
     title: str
@@ -260,6 +271,10 @@ class TierDef(Strict):
     in_city_replication: str
     off_site_replication: str
     backup_schedule: str | None = None
+    backup_job: JobSize | None = Field(
+        default=None,
+        description="size of the backup job pod; it counts against the department's quota",
+    )
 
     def sites(self, role: PlacementRole) -> list[SiteName]:
         return [s for s, r in self.placement.items() if r == role]

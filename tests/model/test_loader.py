@@ -21,6 +21,8 @@ from estate_edits import (
     write_text,
 )
 
+from govcloud.model import DEFAULT_ESTATE
+
 HEALTH = "departments/health.yaml"
 APPOINTMENT = ("systems", Key("appointment"))
 WEB = (*APPOINTMENT, "components", Key("web"))
@@ -30,6 +32,19 @@ INTERNET_CIDRS = ("zones", Key("internet"), "cidrs")
 
 def _bad(edit, rule, file, field, *words, also=()):  # type: ignore[no-untyped-def]
     return Bad(edit, rule, file, field, words, frozenset(also))
+
+
+def _first_line(file: str, text: str) -> int:
+    """1-based number of the first line of the sample ``file`` that is ``text``."""
+    lines = (DEFAULT_ESTATE / file).read_text(encoding="utf-8").splitlines()
+    return lines.index(text) + 1
+
+
+def _second_level_key(root: Path) -> None:
+    """A second ``mlps_level`` under the first system: plain YAML would keep the last."""
+    path = root / HEALTH
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("  mlps_level: 3\n", "  mlps_level: 3\n  mlps_level: 2\n", 1))
 
 
 def _remove_departments(root: Path) -> None:
@@ -160,6 +175,15 @@ CASES = {
     "not-utf8": _bad(
         write_bytes("cloud.yaml", "name: 政务云\n".encode("gb18030")),
         "yaml-syntax", "cloud.yaml", "", "not UTF-8 text",
+    ),
+    "duplicate-key": _bad(
+        write_text("cloud.yaml", "name: a\ntitle: b\nname: c\n"),
+        "yaml-syntax", "cloud.yaml", "line 3", "duplicate key 'name'",
+    ),
+    "duplicate-key-in-system": _bad(
+        _second_level_key,
+        "yaml-syntax", HEALTH, f"line {_first_line(HEALTH, '  mlps_level: 3') + 1}",
+        "duplicate key 'mlps_level'",
     ),
     "missing-file": _bad(
         remove_file("dr-tiers.yaml"), "missing-file", "dr-tiers.yaml", "", "file not found",

@@ -316,6 +316,17 @@ CASES = {
         "department-over-capacity", HEALTH, "systems",
         "needs 806.20 TiB storage on region-a-dc1", "(720.00 TiB)",
     ),
+    # ---- backup-job-schedule: a backup needs a schedule and a sized job, both or neither
+    "backup-schedule-without-job": _bad(
+        delete("dr-tiers.yaml", ("tiers", Key("backup-only"), "backup_job")),
+        "backup-job-schedule", "dr-tiers.yaml", "tiers[2].backup_job",
+        "tier backup-only sets backup_schedule but not backup_job",
+    ),
+    "backup-job-without-schedule": _bad(
+        delete("dr-tiers.yaml", ("tiers", Key("warm-standby"), "backup_schedule")),
+        "backup-job-schedule", "dr-tiers.yaml", "tiers[1].backup_schedule",
+        "tier warm-standby sets backup_job but not backup_schedule",
+    ),
     "over-public-ips": _bad(
         set_(HEALTH, (*APPOINTMENT, "public_ips"), 300),
         "department-over-capacity", HEALTH, "systems",
@@ -364,3 +375,15 @@ def test_level_4_on_a_backup_only_system_in_another_department(estate_copy: Path
         (HEALTH, "mlps-above-cloud"),
         (PS, "mlps-above-cloud"),
     ]
+
+
+def test_problems_are_listed_in_reading_order(estate_copy: Path) -> None:
+    """flows[4] before flows[10]: list indices sort as numbers, files alphabetically."""
+    NO_DEDICATED_ZONE(estate_copy)
+    with pytest.raises(EstateError) as info:
+        load_estate(estate_copy)
+    problems = info.value.problems
+    assert [p.file for p in problems] == sorted(p.file for p in problems)
+    flow_indices = [int(p.field[6:].split("]")[0]) for p in problems if p.file == FLOWS]
+    assert len(flow_indices) >= 3
+    assert flow_indices == sorted(flow_indices)
