@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from govcloud.model import Department, Estate, LifecycleState, Problem, Resources, System
-from govcloud.tenants.ledger import Ledger, Shortfall, after_failure
+from govcloud.tenants.ledger import Ledger, Shortfall, after_failure, held
 from govcloud.tenants.lifecycle import STATE_RANK, holds_quota
 from govcloud.tenants.requests import Request, load_requests
 
@@ -84,7 +84,7 @@ def _added(estate: Estate, systems: list[System], sf: Shortfall) -> Decimal:
     total = Resources()
     for s in systems:
         if sf.scenario is None:
-            total = total + estate.footprint(s, sf.site)
+            total = total + held(estate, s)[sf.site]
         else:
             total = total + after_failure(estate, s, sf.scenario).get(sf.site, Resources())
     return getattr(total, sf.resource)

@@ -16,6 +16,10 @@ load of its lost copies to the survivors:
   every dual-active system at twice one copy and every warm-standby system at one copy;
 - with neither (backup-only), it is restored from backup later: no headroom is held.
 
+Scheduled backup-job pods (500m/1Gi per stateful component, see dr-tiers.yaml) are
+charged in normal operation, because the namespace ResourceQuota reserves them; in a
+failure scenario only the systems' own load is counted.
+
 Load-carrying resources (vCPU, memory, public IPs, bandwidth) add up; storage does
 not: each surviving copy already holds a full replica of the data, so the promoted
 site needs one full copy (``System.request().storage``).
@@ -36,6 +40,7 @@ from govcloud.model import (
     SiteRole,
     System,
 )
+from govcloud.tenancy import backup_jobs
 
 GIB = Decimal(2**30)
 
@@ -97,6 +102,22 @@ def _carry(system: System, copies: int) -> Resources:
     )
 
 
+def held(estate: Estate, system: System) -> dict[SiteName, Resources]:
+    """What ``system`` holds on each site in normal operation.
+
+    Its footprint under its DR tier plus the pods of its scheduled backup jobs: the
+    namespace ResourceQuota reserves both (:func:`govcloud.tenancy.tenant_quotas`), so
+    the ledger charges both.
+    """
+    out = {}
+    for site in estate.sites:
+        res = estate.footprint(system, site.name)
+        for job in backup_jobs(estate, system, site.name):
+            res = res + Resources(vcpu=job.pod.cpu, memory=job.pod.memory)
+        out[site.name] = res
+    return out
+
+
 def after_failure(estate: Estate, system: System, scenario: Scenario) -> dict[SiteName, Resources]:
     """What ``system`` holds on each surviving site once ``scenario`` has happened."""
     placement = estate.placement(system)
@@ -147,10 +168,8 @@ class Ledger:
         return total
 
     def used(self) -> dict[SiteName, Resources]:
-        """Normal-operation total per site."""
-        return self._total(
-            lambda sys: {s.name: self.estate.footprint(sys, s.name) for s in self.estate.sites}
-        )
+        """Normal-operation total per site: what the site's ResourceQuotas add up to."""
+        return self._total(lambda sys: held(self.estate, sys))
 
     def after(self, scenario: Scenario) -> dict[SiteName, Resources]:
         """Total per surviving site once ``scenario`` has happened."""
