@@ -110,6 +110,7 @@ def admit(
     for n, req in enumerate(queue, start=1):
         reasons = list(req.problems)
         charged: list[System] = []
+        trial = ledger
         if req.department is not None:
             charged = [
                 s for s in req.department.systems if holds_quota(s, today, test_period_days)
@@ -127,7 +128,7 @@ def admit(
                 )
         admitted = not reasons
         if admitted:
-            ledger = ledger.with_systems(charged)
+            ledger = trial
         decisions.append(
             Decision(req, n, request_key(req), admitted, reasons, charged if admitted else [])
         )

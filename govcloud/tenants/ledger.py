@@ -27,8 +27,8 @@ site needs one full copy (``System.request().storage``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from govcloud.model import (
@@ -150,36 +150,60 @@ def after_failure(estate: Estate, system: System, scenario: Scenario) -> dict[Si
     return normal
 
 
-@dataclass
 class Ledger:
-    """Resources charged to each site by the systems admitted so far."""
+    """Resources charged to each site by the systems admitted so far.
 
-    estate: Estate
-    systems: list[System] = field(default_factory=list)
+    Immutable: :meth:`with_systems` returns a new ledger, so a trial that is refused
+    leaves the current one untouched. Totals are kept incrementally (one pass per
+    added system), so judging a queue of requests stays linear in its size.
+    """
+
+    def __init__(self, estate: Estate, systems: Iterable[System] = ()) -> None:
+        self.estate = estate
+        self.systems: list[System] = []
+        self._scenarios = scenarios(estate)
+        zero = {s.name: Resources() for s in estate.sites}
+        self._used: dict[SiteName, Resources] = dict(zero)
+        self._after: dict[Scenario, dict[SiteName, Resources]] = {
+            sc: dict(zero) for sc in self._scenarios
+        }
+        self._add(systems)
+
+    def _add(self, systems: Iterable[System]) -> None:
+        for system in systems:
+            self.systems.append(system)
+            for site, res in held(self.estate, system).items():
+                self._used[site] = self._used[site] + res
+            for sc, total in self._after.items():
+                for site, res in after_failure(self.estate, system, sc).items():
+                    total[site] = total[site] + res
 
     def with_systems(self, more: Iterable[System]) -> Ledger:
-        return Ledger(self.estate, [*self.systems, *more])
-
-    def _total(self, per_system: Callable[[System], dict[SiteName, Resources]]) -> dict:
-        total = {s.name: Resources() for s in self.estate.sites}
-        for system in self.systems:
-            for site, res in per_system(system).items():
-                total[site] = total[site] + res
-        return total
+        new = Ledger(self.estate)
+        new.systems = list(self.systems)
+        new._used = dict(self._used)
+        new._after = {sc: dict(t) for sc, t in self._after.items()}
+        new._add(more)
+        return new
 
     def used(self) -> dict[SiteName, Resources]:
         """Normal-operation total per site: what the site's ResourceQuotas add up to."""
-        return self._total(lambda sys: held(self.estate, sys))
+        return dict(self._used)
 
     def after(self, scenario: Scenario) -> dict[SiteName, Resources]:
         """Total per surviving site once ``scenario`` has happened."""
-        total = self._total(lambda sys: after_failure(self.estate, sys, scenario))
+        total = self._after.get(scenario)
+        if total is None:  # a scenario not derived from the model: compute it
+            total = {s.name: Resources() for s in self.estate.sites}
+            for system in self.systems:
+                for site, res in after_failure(self.estate, system, scenario).items():
+                    total[site] = total[site] + res
         return {site: res for site, res in total.items() if site not in scenario.lost}
 
     def shortfalls(self) -> list[Shortfall]:
         """Every (site, resource) over its allocatable, in normal operation and failures."""
         out = _over(self.estate, None, self.used())
-        for sc in scenarios(self.estate):
+        for sc in self._scenarios:
             out += _over(self.estate, sc, self.after(sc))
         return out
 
