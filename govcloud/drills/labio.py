@@ -42,6 +42,7 @@ class LabIO:
         self.topo = lab.topology
         self.estate = self.topo.estate
         self._outside_cut: set[SiteName] = set()
+        self._dns_records = {s.name: s.vips[s.primary] for s in self.topo.services}
 
     # ---------------------------------------------------------------- naming
 
@@ -144,10 +145,32 @@ class LabIO:
     # ---------------------------------------------------------------- DNS
 
     def repoint(self, service: str, site: str) -> None:
-        """Point a service name at a site's VIP through the lab dns role's hook."""
-        from govcloud.lab import dns
+        """Point a service name at a site's VIP through the lab dns role's hook.
 
-        dns.repoint(self.lab, service, SiteName(site))
+        Uses ``govcloud.lab.dns.repoint`` when the lab provides it; otherwise the dns
+        role's own record format (``roles.dns``: the service records file, re-read by
+        dnsmasq on SIGHUP) on every DNS host, so a repointed name is served everywhere.
+        """
+        try:
+            from govcloud.lab import dns as labdns  # type: ignore[attr-defined]
+        except ImportError:
+            labdns = None
+        if labdns is not None and hasattr(labdns, "repoint"):
+            labdns.repoint(self.lab, service, SiteName(site))
+            return
+        from roles import dns
+
+        self._dns_records[service] = self.topo.service(service).vips[SiteName(site)]
+        text = dns.hosts_text(self._dns_records, self.topo.domain)
+        for h in self.topo.with_role("dns"):
+            r = self.run(
+                h.name,
+                f"printf %s {shlex.quote(text)} > {dns.SERVICES_FILE}.new && "
+                f"mv {dns.SERVICES_FILE}.new {dns.SERVICES_FILE} && pkill -HUP -x dnsmasq",
+                timeout=15,
+            )
+            if r.rc != 0:
+                raise RuntimeError(f"repoint {service} on {h.name}: {r.err.strip()}")
 
     def resolve(self, service: str) -> list[str]:
         """What the public resolver answers for a service (first DNS server that answers)."""

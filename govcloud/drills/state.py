@@ -128,6 +128,7 @@ def ensure(io: LabIO, pre: dict[str, Any], say: Callable[[str], None] = print) -
         )
     _stanza(io, tier, say)
     _app_schema(io, tier)
+    _vips(io, tier)
     _dns(io, pre, say)
     if want == "region-b-active":
         say("  failing over to region B first")
@@ -177,6 +178,26 @@ def _app_schema(io: LabIO, tier: datatier.DataTier) -> None:
                 f"'http://127.0.0.1:{tier.app_port}/health', timeout=5)\"",
                 timeout=15,
             )
+
+
+def _vips(io: LabIO, tier: datatier.DataTier) -> None:
+    """Every site with an app instance answers on its service VIP (the load balancer)."""
+    from govcloud.drills.labio import OUTSIDE
+
+    svc = io.topo.service("hotline")
+    for site in sorted({a.site for a in tier.apps}):
+        vip = svc.vips.get(site)
+        if vip is None:
+            continue
+        url = f"http://{vip}:{tier.app_port}/health"
+        deadline = time.time() + 60
+        while io.run(OUTSIDE, f"curl -sf -m 2 -o /dev/null {url}", timeout=10).rc != 0:
+            if time.time() > deadline:
+                raise PreconditionError(
+                    f"{url} does not answer: the site's load balancer (roles/loadbalancer, "
+                    f"HAProxy+keepalived) must hold the hotline VIP on {site}"
+                )
+            time.sleep(2)
 
 
 def settings(io: LabIO) -> dict[str, Any]:

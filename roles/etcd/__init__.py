@@ -75,6 +75,13 @@ def apply(data: Data | None = None) -> None:
         mode="644",
         d=d,
     )
+    files.directory(name="unit drop-in dir", path="/etc/systemd/system/etcd.service.d")
+    unit = files.put(
+        name="etcd restarts on failure",
+        src=str(TEMPLATES / "restart.conf"),
+        dest="/etc/systemd/system/etcd.service.d/govcloud.conf",
+    )
+    systemd.daemon_reload(name="systemd reload", _if=unit.did_change)
     # The package starts a single-node etcd on install; a member whose data dir belongs
     # to another cluster (that one, or an older token) can never join. Start clean
     # exactly when the membership configuration changed.
@@ -82,6 +89,7 @@ def apply(data: Data | None = None) -> None:
         name="etcd: reset data dir for new membership",
         commands=[
             "systemctl stop etcd",
+            "sleep 1",
             f"rm -rf /var/lib/etcd/{d.token}.etcd /var/lib/etcd/default",
         ],
         _if=cfg.did_change,
