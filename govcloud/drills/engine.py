@@ -162,9 +162,12 @@ def _execute(
     elif step.kind == StepKind.FAULT:
         for cmd in step.commands:
             verb, site = cmd.split(None, 1)
-            if step.marks == "fault" and run.fault_at is None:
-                run.fault_at = time.time()
             (io.cut if verb == "cut" else io.heal)(site.strip())
+            if step.marks == "fault" and run.fault_at is None:
+                # the RTO origin is when the first cut is in force (its drop rules are
+                # installed), not when we asked for it: writes acknowledged in between
+                # went through before the fault
+                run.fault_at = time.time()
     elif step.kind == StepKind.DNS:
         for cmd in step.commands:
             _, service, site = cmd.split()
