@@ -14,7 +14,14 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+)
 
 from govcloud.model.enums import (
     AdminRole,
@@ -54,6 +61,10 @@ class Cloud(Strict):
     mlps_level: MlpsLevel
     dr_edition: str = Field(description="GB/T 20988 edition whose targets are in force")
     audit_retention_days: int = Field(ge=1)
+    registry: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9.-]*[a-z0-9](:[0-9]+)?(/[a-z0-9._-]+)*$",
+        description="container registry the departments' workload images are pulled from",
+    )
 
     @field_validator("mlps_level", mode="before")
     @classmethod
@@ -120,23 +131,29 @@ class SitesFile(Strict):
 # --------------------------------------------------------------------------- zones
 
 
+class CidrError(ValueError):
+    """A zone subnet that is not a private network CIDR (rule ``invalid-cidr``)."""
+
+
+def _private_cidr(text: str) -> str:
+    """Validate one zone subnet; checked per site so the error names the site's key."""
+    try:
+        net = ipaddress.ip_network(text, strict=True)
+    except ValueError as exc:
+        raise CidrError(f"{text!r} is not a valid network CIDR ({exc})") from exc
+    if not net.is_private:
+        raise CidrError(f"{text} is not a private range")
+    return text
+
+
+Cidr = Annotated[str, AfterValidator(_private_cidr)]
+
+
 class ZoneDef(Strict):
     name: Zone
     title: str
     purpose: str
-    cidrs: dict[SiteName, str] = Field(description="the zone's subnet on each site")
-
-    @field_validator("cidrs")
-    @classmethod
-    def _cidrs_parse(cls, v: dict[SiteName, str]) -> dict[SiteName, str]:
-        for site, text in v.items():
-            try:
-                net = ipaddress.ip_network(text, strict=True)
-            except ValueError as exc:
-                raise ValueError(f"{site}: {text!r} is not a valid network CIDR ({exc})") from exc
-            if not net.is_private:
-                raise ValueError(f"{site}: {text} is not a private range")
-        return v
+    cidrs: dict[SiteName, Cidr] = Field(description="the zone's subnet on each site")
 
     def network(self, site: SiteName) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
         return ipaddress.ip_network(self.cidrs[site])
@@ -232,6 +249,13 @@ class AppliancesFile(Strict):
 # --------------------------------------------------------------------------- DR tiers
 
 
+class JobSize(Strict):
+    """Resources of one run-to-completion job pod (e.g. a nightly backup)."""
+
+    cpu: Cpu
+    memory: Bytes
+
+
 class TierDef(Strict):
     name: DrTier
     title: str
@@ -247,6 +271,10 @@ class TierDef(Strict):
     in_city_replication: str
     off_site_replication: str
     backup_schedule: str | None = None
+    backup_job: JobSize | None = Field(
+        default=None,
+        description="size of the backup job pod; it counts against the department's quota",
+    )
 
     def sites(self, role: PlacementRole) -> list[SiteName]:
         return [s for s, r in self.placement.items() if r == role]
@@ -279,6 +307,7 @@ class Contact(Strict):
     name: str
     phone: str
     email: str
+    role: str | None = Field(default=None, description="e.g. ops on-call, security officer")
 
 
 class Component(Strict):
@@ -345,6 +374,9 @@ class System(Strict):
     dr_tier: DrTier
     wave: int = Field(ge=1, le=10, description="migration wave")
     owner: Contact
+    contacts: list[Contact] = Field(
+        default_factory=list, description="further contacts besides the owner (ops, security)"
+    )
     components: list[Component] = Field(min_length=1)
     public_ips: int = Field(default=0, ge=0)
     bandwidth: Bandwidth = Decimal(0)
@@ -468,11 +500,17 @@ class Estate(Strict):
     def placement(self, system: System) -> dict[SiteName, PlacementRole]:
         return dict(self.tier(system.dr_tier).placement)
 
-    def footprint(self, system: System, site: SiteName) -> Resources:
-        """Resources the system holds on ``site`` under its DR tier (zero if not placed)."""
+    def footprint(
+        self, system: System, site: SiteName, *, ignore_lifecycle: bool = False
+    ) -> Resources:
+        """Resources the system holds on ``site`` under its DR tier (zero if not placed).
+
+        A reclaimed system holds nothing; ``ignore_lifecycle`` gives what it held while
+        live (metering bills the days before the reclaim).
+        """
         tier = self.tier(system.dr_tier)
         role = tier.placement.get(site)
-        if role is None or not system.live:
+        if role is None or not (system.live or ignore_lifecycle):
             return Resources()
         if role == PlacementRole.ACTIVE:
             return system.request()
