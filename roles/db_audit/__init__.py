@@ -8,12 +8,14 @@ This role owns only the audit configuration; the database itself belongs to the
 PostgreSQL / Patroni roles. It provides:
 
 - ``settings(data)``: the PostgreSQL parameters (``shared_preload_libraries``,
-  ``pgaudit.*``, syslog destination) — the same dict is written as a ``conf.d`` drop-in
-  for a Debian cluster (``/etc/postgresql/<v>/<cluster>/conf.d/``) and can be merged
-  into Patroni's ``postgresql.parameters`` (Patroni writes its own postgresql.conf);
-- the deploy: the drop-in, a restart when it changed (``shared_preload_libraries`` needs
-  one), and ``CREATE EXTENSION pgaudit`` on the primary (guarded: zero changes when
-  present).
+  ``pgaudit.*``, syslog destination). For a Debian cluster (``manager = "debian"``)
+  the deploy writes them as a ``conf.d`` drop-in and restarts the cluster when pgaudit
+  is not loaded yet. A Patroni member (``manager = "patroni"``, chosen from the host's
+  roles) gets its postgresql.conf from Patroni, which reads no conf.d: the Patroni role
+  merges ``settings(host.data.db_audit)`` into its ``postgresql.parameters``, so the
+  server starts with pgaudit from bootstrap on and never needs a restart for it;
+- ``CREATE EXTENSION pgaudit`` on the primary once pgaudit is loaded (guarded: zero
+  changes when present or on a standby).
 
 Flags (secure default = on): ``audit`` (load pgaudit and log the classes),
 ``log_relation`` (one record per table touched), ``to_syslog`` (records go to syslog
@@ -24,7 +26,7 @@ personal data (个人信息), which an audit trail should not copy.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pyinfra.api import deploy
@@ -43,6 +45,7 @@ class Data(BaseModel):
 
     pg_version: str = PG_VERSION
     cluster: str = "main"
+    manager: Literal["debian", "patroni"] = "debian"
     audit: bool = True
     log_classes: list[str] = ["ddl", "role", "write", "misc_set"]
     log_relation: bool = True
@@ -95,8 +98,8 @@ def settings(d: Data) -> dict[str, str]:
 
 
 def data_for(estate: Estate, host: Any) -> Data:
-    """Secure defaults; nothing host-specific beyond the PostgreSQL major version."""
-    return Data()
+    """Secure defaults; who writes postgresql.conf follows from the host's roles."""
+    return Data(manager="patroni" if host.has_role("patroni") else "debian")
 
 
 def render(name: str, data: Data) -> str:
@@ -123,11 +126,12 @@ def apply(data: Data | None = None) -> None:
 
     d = data or Data.model_validate(host.data.get("db_audit"))
     apt.packages(name="pgaudit", packages=list(PACKAGES), update=False, no_recommends=True)
-    files.directory(name="conf.d", path=d.conf_dir, user="postgres", group="postgres",
-                    mode="755")
-    files.put(name="pgaudit drop-in", src=StringIO(render("pgaudit.conf.j2", d)),
-              dest=f"{d.conf_dir}/50-govcloud-pgaudit.conf", user="postgres",
-              group="postgres", mode="644")
+    if d.manager == "debian":
+        files.directory(name="conf.d", path=d.conf_dir, user="postgres", group="postgres",
+                        mode="755")
+        files.put(name="pgaudit drop-in", src=StringIO(render("pgaudit.conf.j2", d)),
+                  dest=f"{d.conf_dir}/50-govcloud-pgaudit.conf", user="postgres",
+                  group="postgres", mode="644")
     if not d.audit:
         return
 
@@ -142,8 +146,9 @@ def apply(data: Data | None = None) -> None:
             return False  # Patroni-managed or stopped: its own start reads the settings
         return "pgaudit" not in live("show shared_preload_libraries", "preload-check")
 
-    server.shell(name="restart PostgreSQL to load pgaudit (shared_preload_libraries)",
-                 commands=[f"systemctl restart {d.unit}"], _if=plain_cluster_needs_restart)
+    if d.manager == "debian":
+        server.shell(name="restart PostgreSQL to load pgaudit (shared_preload_libraries)",
+                     commands=[f"systemctl restart {d.unit}"], _if=plain_cluster_needs_restart)
     if d.create_extension:
         def extension_missing() -> bool:
             state = live("select case when not current_setting('shared_preload_libraries') "
