@@ -11,6 +11,10 @@ Why fail2ban and not Suricata/CrowdSec: Suricata is not in the Debian mirrors he
 CrowdSec's detection scenarios come from its online hub; fail2ban's filters ship in the
 package, so detection works on a host without internet.
 
+The sshd filter runs in its ``normal`` mode: authentication failures and unknown users
+count, bare TCP connects do not — the lab's segmentation probes (plain connects to
+port 22) must not get lab hosts banned.
+
 Flags (secure default = on): ``sshd_jail``, ``ban_all_ports`` (else only the SSH port),
 ``bantime_increment``, ``recidive``. ``ignore`` lists the addresses that are never
 banned: loopback and the lab's own tool address (the deploy tool must keep access).
