@@ -173,32 +173,32 @@ def test_ids_state(infra: Callable[[str], Any], waf_host: Any) -> None:
 
 def test_ids_bans_ssh_bruteforce(lab: Any, waf_host: Any, probe: Any) -> None:
     target, attacker = waf_host, probe
-    ok(lab, target.name, f"fail2ban-client unban {attacker.address} >/dev/null 2>&1 || true")
-    start = time.time()
+    run(lab, target.name, f"fail2ban-client unban {attacker.address}")
+    t0 = time.monotonic()
+    banned_after: float | None = None
     attempts = 0
     try:
         for i in range(12):
             attempts += 1
-            res = run(lab, attacker.name,
-                      f"ssh -o BatchMode=yes -o ConnectTimeout=3 -o StrictHostKeyChecking=no "
-                      f"-o UserKnownHostsFile=/dev/null intruder{i}@{target.address} true",
-                      timeout=30)
-            if "Connection refused" in res.stderr or "timed out" in res.stderr:
+            run(lab, attacker.name,
+                f"ssh -o BatchMode=yes -o ConnectTimeout=3 -o StrictHostKeyChecking=no "
+                f"-o UserKnownHostsFile=/dev/null intruder{i}@{target.address} true", timeout=30)
+            status = run(lab, target.name, "fail2ban-client status sshd").stdout
+            if attacker.address in status:
+                banned_after = time.monotonic() - t0
                 break
-        status = ok(lab, target.name, "fail2ban-client status sshd")
-        assert attacker.address in status, status
-        log = ok(lab, target.name, "grep -E '\\[sshd\\] (Found|Ban) ' /var/log/fail2ban.log")
-        bans = [line for line in log.splitlines() if f"Ban {attacker.address}" in line]
-        assert bans
-        ban_at = time.mktime(time.strptime(bans[-1][:19], "%Y-%m-%d %H:%M:%S"))
-        print(f"\nIDS {target.name}: attacker {attacker.address} banned after {attempts} "
-              f"attempts, ~{ban_at - start:.1f}s after the first")
+        assert banned_after is not None, f"{attacker.address} never banned:\n{status}"
+        log = ok(lab, target.name, "grep -E 'Ban ' /var/log/fail2ban.log")
+        assert f"[sshd] Ban {attacker.address}" in log
         # blocked on every port, not only ssh: the WAF no longer answers the attacker...
-        assert http_status(lab, attacker.name, f"http://{target.address}/").startswith("ERR")
+        blocked = http_status(lab, attacker.name, f"http://{target.address}/")
+        assert blocked.startswith("ERR"), blocked
         # ...while everyone else still gets through
-        res = lab.fabric_exec(["python3", "-c", HTTP_CODE,
-                               f"http://{target.address}/"], check=False)
+        res = lab.fabric_exec(["python3", "-c", HTTP_CODE, f"http://{target.address}/"],
+                              check=False)
         assert res.stdout.strip() == "200", res.stdout + res.stderr
+        print(f"\nIDS {target.name}: brute force from {attacker.name} banned after {attempts} "
+              f"attempts, {banned_after:.1f}s after the first; http from it then: {blocked}")
     finally:
         run(lab, target.name, f"fail2ban-client unban {attacker.address}")
 
@@ -300,15 +300,14 @@ def test_gatekeeper_is_one_way_and_not_a_router(lab: Any, gk: Any, probe: Any,
                                    f"StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
                                    f"root@{app} true", timeout=30)
         assert ssh.returncode == 255, ssh.stderr
-        assert "timed out" in ssh.stderr or "unreachable" in ssh.stderr, ssh.stderr
+        assert any(why in ssh.stderr for why in ("timed out", "No route", "unreachable")), (
+            ssh.stderr)
         http = http_status(lab, probe.name, f"http://{app}:8080/")
         assert http.startswith("ERR"), http
     finally:
         run(lab, probe.name, f"ip route del {app}/32 via {outer}")
-    counters = ok(lab, gk.name, "nft list chain inet govcloud_gatekeeper forward")
-    dropped = int(re.search(r"counter packets (\d+)", counters).group(1))
-    print(f"\ngatekeeper {gk.name}: ssh/http via it failed; forward chain dropped "
-          f"{dropped} packets")
+    print(f"\ngatekeeper {gk.name}: via it, ssh -> {ssh.stderr.strip().splitlines()[-1]!r}, "
+          f"http -> {http!r}")
 
 
 # ------------------------------------------------------------------ bastion
@@ -354,12 +353,13 @@ def operator(lab: Any, jump: Any, target: Any, tmp_path_factory: pytest.TempPath
             run(lab, host, f"rm -f /home/{name}/.ssh/authorized_keys")
 
 
-def _ssh(lab: Any, key: Path, env: dict[str, str], dest: str, *args: str
-         ) -> subprocess.CompletedProcess[str]:
-    return lab.fabric_exec(["ssh", "-i", str(key), "-o", "IdentitiesOnly=yes", "-o",
-                            "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o",
-                            "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5",
-                            *args, dest], check=False, timeout=60, env=env)
+def _ssh(lab: Any, key: Path, env: dict[str, str], dest: str, *options: str,
+         command: str | None = None) -> subprocess.CompletedProcess[str]:
+    argv = ["ssh", "-i", str(key), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o",
+            "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o",
+            "ConnectTimeout=5", *options, dest]
+    return lab.fabric_exec([*argv, command] if command else argv, check=False, timeout=60,
+                           env=env)
 
 
 def test_bastion_state(infra: Callable[[str], Any], jump: Any, target: Any, lab: Any) -> None:
@@ -380,8 +380,8 @@ def test_session_through_bastion_is_recorded(lab: Any, jump: Any, target: Any,
     name, key, env = operator
     marker = f"govcloud-rec-{uuid.uuid4().hex[:10]}"
     res = _ssh(lab, key, env, f"{name}@{jump.address}", "-A", "-tt",
-               f"ssh -o StrictHostKeyChecking=accept-new -o BatchMode=yes "
-               f"{name}@{target.address} 'echo {marker}; hostname'")
+               command=f"ssh -o StrictHostKeyChecking=accept-new -o BatchMode=yes "
+                       f"{name}@{target.address} 'echo {marker}; hostname'")
     assert res.returncode == 0, res.stdout + res.stderr
     assert marker in res.stdout and target.name in res.stdout
     # recorded on the bastion by tlog (JSON in syslog), output of the *target* included
@@ -403,7 +403,7 @@ def test_direct_ssh_bypassing_bastion_refused(lab: Any, jump: Any, target: Any, 
                                               ) -> None:
     name, key, env = operator
     # the same operator and key, straight to the protected host: refused by sshd
-    direct = _ssh(lab, key, env, f"{name}@{target.address}", "true")
+    direct = _ssh(lab, key, env, f"{name}@{target.address}", command="true")
     assert direct.returncode == 255 and "Permission denied" in direct.stderr, direct.stderr
     denied = ok(lab, target.name, f"journalctl -u ssh --no-pager -n 100 | grep {name}")
     assert "DenyGroups" in denied
