@@ -69,6 +69,10 @@ class Data(BaseModel):
     app_database: str = "hotline"
     pgbackrest_stanza: str | None = None
     wal_receiver_timeout: str = "5s"
+    parameters: dict[str, str] = Field(
+        default={}, description="extra local parameters (pgaudit from roles/db_audit)"
+    )
+    extra_packages: list[str] = []
 
 
 def data_for(estate: Estate, host: Any) -> Data:
@@ -78,9 +82,20 @@ def data_for(estate: Estate, host: Any) -> Data:
     standby = None
     if tier.cluster_of(me) == "b":
         standby = [m.address for m in tier.primary_region_members]
+    params: dict[str, str] = {}
+    extra: list[str] = []
+    if "db_audit" in host.roles:
+        # roles/db_audit owns the audit settings; Patroni writes postgresql.conf, so they
+        # go into its parameters (and pgaudit is installed before Patroni starts postgres)
+        from roles import db_audit
+
+        params = db_audit.settings(db_audit.data_for(estate, host))
+        extra = list(db_audit.PACKAGES)
     return Data(
         scope=tier.scope,
         name=host.name,
+        parameters=params,
+        extra_packages=extra,
         address=host.address,
         etcd_hosts=[f"{e.address}:2379" for e in tier.etcd_cluster_of(_etcd_peer(tier, me))],
         allowed_cidrs=tier.db_zone_cidrs,
@@ -116,7 +131,11 @@ def apply(data: Data | None = None) -> None:
         src=str(TEMPLATES / "no-main-cluster.conf"),
         dest="/etc/postgresql-common/createcluster.d/govcloud.conf",
     )
-    install = apt.packages(name="PostgreSQL 15 and Patroni", packages=list(PACKAGES), update=False)
+    install = apt.packages(
+        name="PostgreSQL 15 and Patroni",
+        packages=[*PACKAGES, *d.extra_packages],
+        update=False,
+    )
     server.shell(
         name="drop a packaged 15/main cluster",
         commands=["if [ -d /etc/postgresql/15/main ]; then pg_dropcluster --stop 15 main; fi"],

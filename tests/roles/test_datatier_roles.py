@@ -72,6 +72,7 @@ def test_patroni_region_a_is_synchronous_with_tuned_timings(estate, hosts) -> No
     assert dcs["postgresql"]["use_pg_rewind"] is True
     assert "archive-push" in dcs["postgresql"]["parameters"]["archive_command"]
     assert cfg["postgresql"]["connect_address"] == "10.1.0.11:5432"
+    assert cfg["postgresql"]["parameters"]["unix_socket_directories"] == "/var/run/postgresql"
     # no statement_timeout anywhere (LAB-NOTES: it acknowledges local-only commits)
     assert "statement_timeout" not in yaml.safe_dump(cfg)
 
@@ -86,6 +87,19 @@ def test_patroni_region_b_is_a_standby_cluster_on_its_own_etcd(estate, hosts) ->
     assert cfg["etcd"]["hosts"] == "10.3.0.11:2379"
     # a dead walreceiver connection must be noticed in seconds, not 60 s
     assert cfg["bootstrap"]["dcs"]["postgresql"]["parameters"]["wal_receiver_timeout"] == "5s"
+
+
+def test_pgaudit_settings_from_db_audit_reach_patroni(estate, hosts) -> None:
+    from roles import db_audit, patroni
+
+    h = hosts["dc1-pg"]
+    h.roles = (*h.roles, "db_audit")
+    h.has_role = lambda r: r in h.roles
+    d = patroni.data_for(estate, h)
+    assert "pgaudit" in d.parameters["shared_preload_libraries"]
+    assert set(db_audit.PACKAGES) <= set(d.extra_packages)
+    cfg = yaml.safe_load(render("patroni", "patroni.yml.j2", d=d, pw=PW))
+    assert cfg["postgresql"]["parameters"]["pgaudit.log"] == d.parameters["pgaudit.log"]
 
 
 def test_post_bootstrap_creates_roles_with_local_commit(estate, hosts) -> None:
