@@ -19,6 +19,8 @@ from govcloud.model import EstateError
 COMMANDS = [
     "validate",
     "plan",
+    "tenants",
+    "lab",
 ]
 
 
