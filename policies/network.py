@@ -93,8 +93,9 @@ def check_default_deny(resources: list[Resource], ctx: Context) -> Iterator[Viol
             yield Violation(
                 "tenant-default-deny",
                 r.ref,
-                f"tenant namespace {name} (department {ns.department}) has no default-deny "
-                "NetworkPolicy (podSelector {}, policyTypes [Ingress, Egress], no rules)",
+                f"{r.ref}: tenant namespace {name} (department {ns.department}) has no "
+                "default-deny NetworkPolicy (podSelector {}, policyTypes [Ingress, Egress], "
+                "no rules)",
                 r.urn or None,
             )
 
