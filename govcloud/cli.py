@@ -18,6 +18,7 @@ from govcloud.model import EstateError
 # Module names under govcloud.commands, in the order `govcloud --help` lists them.
 COMMANDS = [
     "validate",
+    "plan",
     "compliance",
 ]
 

@@ -217,7 +217,15 @@ def check_dr_stack(resources: list[Resource], ctx: Context) -> Iterator[Violatio
             yield _rv(
                 pid, r, f"labelled {DR_TIER}={lab.get(DR_TIER)}, system declares {system.dr_tier}"
             )
-        if role in (None, PlacementRole.BACKUP):
+        backup_job = lab.get(PLACEMENT) == str(PlacementRole.BACKUP)
+        if backup_job and tier.backup_schedule and role is not None:
+            # the tier's backup job runs where the data is (active) or lands (backup)
+            ctx.saw(f"{r.ref}: {system.dr_tier} backup job ({tier.backup_schedule})")
+        elif backup_job:
+            yield _rv(
+                pid, r, f"backup job of {key[1]}, but tier {tier.name} takes no backup on {site}"
+            )
+        elif role in (None, PlacementRole.BACKUP):
             yield _rv(
                 pid,
                 r,

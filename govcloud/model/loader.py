@@ -9,6 +9,7 @@ of them, so callers (CLI, stacks, roles) never see a half-valid estate.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,10 +17,12 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from govcloud.model import crypto, rules
-from govcloud.model.enums import DrTier, SiteName, Zone
+from govcloud.model.enums import DrTier, External, SiteName, Zone
 from govcloud.model.problems import EstateError, Problem, field_path
+from govcloud.model.quantity import QuantityError
 from govcloud.model.schema import (
     AppliancesFile,
+    CidrError,
     Cloud,
     Department,
     DrTiersFile,
@@ -42,6 +45,34 @@ _ENUM_RULES = {
 }
 
 
+class _YamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe loader that refuses duplicate mapping keys.
+
+    Plain YAML keeps the last of two equal keys, so a department file with two
+    ``systems:`` blocks would silently lose the first. libyaml's parser is used when
+    PyYAML was built with it: same documents, ~10x faster than pure Python.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # unhashable key: SafeConstructor reports it
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
+# pydantic names the member of a union it tried in the error's loc: ``str-enum[Zone]``.
+_UNION_TAG = re.compile(r"^[a-z-]+\[.+\]$")
+
+
 def default_root() -> Path:
     """The estate directory: ``$GOVCLOUD_ESTATE`` or the repository's ``estate/``."""
     return Path(os.environ.get("GOVCLOUD_ESTATE", DEFAULT_ESTATE))
@@ -60,11 +91,14 @@ def _read_yaml(path: Path, root: Path, problems: list[Problem]) -> Any:
         problems.append(Problem(rel, "", "missing-file", "file not found"))
         return None
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YamlLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f"line {mark.line + 1}" if mark else ""
         problems.append(Problem(rel, at, "yaml-syntax", str(getattr(exc, "problem", exc))))
+        return None
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(rel, "", "yaml-syntax", f"not UTF-8 text ({exc.reason})"))
         return None
     if not isinstance(data, dict):
         problems.append(Problem(rel, "", "schema", "top level must be a mapping"))
@@ -72,26 +106,57 @@ def _read_yaml(path: Path, root: Path, problems: list[Problem]) -> Any:
     return data
 
 
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop pydantic's internal loc parts (union member tags, ``[key]``) from a field path.
+
+    ``flows.0.source.str-enum[Zone]`` names the YAML field ``flows[0].source``; a bad
+    dict key shows up as ``cidrs.region-c.[key]`` and is the field ``cidrs.region-c``.
+    """
+    return tuple(
+        p for p in loc if not (isinstance(p, str) and (p == "[key]" or _UNION_TAG.match(p)))
+    )
+
+
 def _schema_problem(rel: str, err: dict[str, Any]) -> Problem:
-    loc = field_path(*err["loc"])
+    loc = field_path(*_clean_loc(err["loc"]))
     msg = err["msg"]
     rule = "schema"
+    cause = err.get("ctx", {}).get("error")
     if err["type"] == "enum":
         expected = err.get("ctx", {}).get("expected", "")
         for values, (rule_id, noun) in _ENUM_RULES.items():
             if all(f"'{v}'" in expected for v in values):
                 rule = rule_id
                 msg = f"unknown {noun} {err['input']!r} (known: {', '.join(sorted(values))})"
+                if rule_id == "unknown-zone" and any(
+                    isinstance(p, str) and _UNION_TAG.match(p) for p in err["loc"]
+                ):
+                    # the only union with Zone is a flow/appliance end: Zone | External
+                    msg = msg[:-1] + f"; or external: {', '.join(sorted(External))})"
                 break
-    elif err["type"] == "value_error" and "not a valid" in msg:
-        rule = "invalid-quantity"
+    elif err["type"] == "value_error":
         msg = msg.removeprefix("Value error, ")
+        if isinstance(cause, QuantityError):
+            rule = "invalid-quantity"
+        elif isinstance(cause, CidrError):
+            rule = "invalid-cidr"
     elif err["type"] == "extra_forbidden":
         rule = "unknown-field"
         msg = f"unknown field {err['loc'][-1]!r} (typo?)"
     elif err["type"] == "missing":
         rule = "missing-field"
     return Problem(rel, loc, rule, msg)
+
+
+def _schema_problems(rel: str, errors: list[dict[str, Any]]) -> list[Problem]:
+    """One problem per field: a specific rule hides the generic ``schema`` noise beside it.
+
+    A flow endpoint is ``Zone | External``; a typo there fails both union members, and
+    only the ``unknown-zone`` problem is useful to the reader.
+    """
+    problems = [_schema_problem(rel, e) for e in errors]
+    specific = {p.field for p in problems if p.rule != "schema"}
+    return [p for p in problems if p.rule != "schema" or p.field not in specific]
 
 
 def _parse(model: type[M], path: Path, root: Path, problems: list[Problem]) -> M | None:
@@ -101,8 +166,7 @@ def _parse(model: type[M], path: Path, root: Path, problems: list[Problem]) -> M
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        rel = _rel(path, root)
-        problems.extend(_schema_problem(rel, e) for e in exc.errors())
+        problems.extend(_schema_problems(_rel(path, root), exc.errors()))
         return None
 
 

@@ -7,6 +7,7 @@ exit with status 2; nothing is rendered or applied while any exist.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -26,7 +27,7 @@ class EstateError(Exception):
     """Raised with every problem found, never just the first."""
 
     def __init__(self, problems: list[Problem]):
-        self.problems = sorted(set(problems))
+        self.problems = sorted(set(problems), key=_reading_order)
         super().__init__(self.render())
 
     def render(self) -> str:
@@ -36,6 +37,13 @@ class EstateError(Exception):
 
     def rules(self) -> set[str]:
         return {p.rule for p in self.problems}
+
+
+def _reading_order(p: Problem) -> tuple[object, ...]:
+    """File, then field with list indices compared as numbers (flows[4] before flows[10])."""
+    parts = re.split(r"(\d+)", p.field)
+    field = tuple((0, int(x), "") if x.isdigit() else (1, 0, x) for x in parts)
+    return (p.file, field, p.rule, p.message)
 
 
 def field_path(*parts: object) -> str:

@@ -40,7 +40,11 @@ def parse_cpu(value: object) -> Decimal:
             f"not a valid CPU quantity: {value!r} (write vCPUs like 16 or millicores like 500m)"
         )
     number = _decimal(m.group(1), "CPU")
-    return number / 1000 if m.group(2) else number
+    cores = number / 1000 if m.group(2) else number
+    if cores * 1000 != int(cores * 1000):
+        # Kubernetes has no precision below 1m; accepting it would round silently
+        raise QuantityError(f"not a valid CPU quantity: {value!r} (finer than 1m)")
+    return cores
 
 
 def parse_bytes(value: object) -> int:
@@ -51,7 +55,10 @@ def parse_bytes(value: object) -> int:
         raise QuantityError(
             f"not a valid size quantity: {value!r} (write binary units like 64Gi or 2Ti)"
         )
-    return int(_decimal(m.group(1), "size") * _BINARY.get(m.group(2) or "", 1))
+    size = _decimal(m.group(1), "size") * _BINARY.get(m.group(2) or "", 1)
+    if size != int(size):
+        raise QuantityError(f"not a valid size quantity: {value!r} (not a whole number of bytes)")
+    return int(size)
 
 
 def parse_bandwidth(value: object) -> Decimal:

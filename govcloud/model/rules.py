@@ -17,6 +17,7 @@ from decimal import Decimal
 from govcloud.model.enums import (
     ApplianceKind,
     Direction,
+    DrTier,
     External,
     FlowMode,
     LifecycleState,
@@ -69,22 +70,23 @@ def _dupes(names: Iterable[str]) -> set[str]:
 
 @rule("duplicate-name")
 def duplicate_names(estate: Estate) -> Iterator[Problem]:
-    sections: list[tuple[str, str, list[str]]] = [
-        (SITES_FILE, "sites", [s.name for s in estate.sites]),
-        (SITES_FILE, "links", [link.name for link in estate.links]),
-        (ZONES_FILE, "zones", [z.name for z in estate.zones]),
-        (FLOWS_FILE, "flows", [f.id for f in estate.flows]),
-        (APPLIANCES_FILE, "appliances", [a.name for a in estate.appliances]),
-        (TIERS_FILE, "tiers", [t.name for t in estate.tiers]),
-        (OPERATORS_FILE, "operators", [o.name for o in estate.operators]),
+    # (file, section, the key that names an item, the names in order)
+    sections: list[tuple[str, str, str, list[str]]] = [
+        (SITES_FILE, "sites", "name", [s.name for s in estate.sites]),
+        (SITES_FILE, "links", "name", [link.name for link in estate.links]),
+        (ZONES_FILE, "zones", "name", [z.name for z in estate.zones]),
+        (FLOWS_FILE, "flows", "id", [f.id for f in estate.flows]),
+        (APPLIANCES_FILE, "appliances", "name", [a.name for a in estate.appliances]),
+        (TIERS_FILE, "tiers", "name", [t.name for t in estate.tiers]),
+        (OPERATORS_FILE, "operators", "name", [o.name for o in estate.operators]),
     ]
-    for file, section, names in sections:
+    for file, section, key, names in sections:
         dupes = _dupes(names)
         for i, name in enumerate(names):
             if name in dupes:
                 yield Problem(
                     file,
-                    field_path(section, i, "name"),
+                    field_path(section, i, key),
                     "duplicate-name",
                     f"{section[:-1]} {name!r} is declared more than once",
                 )
@@ -186,6 +188,11 @@ def missing_definitions(estate: Estate) -> Iterator[Problem]:
         if zone not in estate.zone_by_name:
             yield Problem(
                 ZONES_FILE, "zones", "missing-definition", f"zone {zone!s} is not defined"
+            )
+    for tier in DrTier:
+        if tier not in estate.tier_by_name:
+            yield Problem(
+                TIERS_FILE, "tiers", "missing-definition", f"DR tier {tier!s} is not defined"
             )
     for i, z in enumerate(estate.zones):
         for site in estate.site_by_name:
@@ -327,8 +334,17 @@ def flow_gatekeeper(estate: Estate) -> Iterator[Problem]:
 
 @rule("flow-dedicated-isolation")
 def flow_dedicated(estate: Estate) -> Iterator[Problem]:
+    """Department VPNs (the dedicated zone and the VPNs that terminate in it) stay apart.
+
+    A flow from the dedicated zone to itself, or from the VPN side to itself, joins two
+    departments' VPNs; a flow that carries a VPN into any department zone must stay
+    within the one department (``same_department: true``). Shared services (audit
+    collection into security-management, bastion sessions from management) are not
+    department zones and are unaffected.
+    """
+    vpn_ends: set[Zone | External] = {Zone.DEDICATED, External.DEPARTMENT_VPN}
     for i, f in enumerate(estate.flows):
-        if f.source == Zone.DEDICATED and f.destination == Zone.DEDICATED:
+        if f.source == f.destination and f.source in vpn_ends:
             yield Problem(
                 FLOWS_FILE,
                 field_path("flows", i),
@@ -336,13 +352,9 @@ def flow_dedicated(estate: Estate) -> Iterator[Problem]:
                 f"flow {f.id} lets dedicated-network VPNs reach each other; "
                 "department VPNs must stay isolated",
             )
+            continue
         ends = {f.source, f.destination}
-        if (
-            f.zone_to_zone
-            and Zone.DEDICATED in ends
-            and ends <= DEPARTMENT_ZONES
-            and not f.same_department
-        ):
+        if ends & vpn_ends and ends <= DEPARTMENT_ZONES | vpn_ends and not f.same_department:
             yield Problem(
                 FLOWS_FILE,
                 field_path("flows", i, "same_department"),
@@ -469,7 +481,39 @@ def lifecycle_order(estate: Estate) -> Iterator[Problem]:
                 )
 
 
+@rule("backup-job-schedule")
+def backup_job_schedule(estate: Estate) -> Iterator[Problem]:
+    """A tier with a backup schedule needs a sized backup job, and vice versa.
+
+    The job pod counts against the department's quota, so an unsized job would either
+    be refused by the quota or escape it; a sized job with no schedule never runs.
+    """
+    for i, t in enumerate(estate.tiers):
+        if (t.backup_schedule is None) != (t.backup_job is None):
+            missing, present = (
+                ("backup_job", "backup_schedule")
+                if t.backup_job is None
+                else ("backup_schedule", "backup_job")
+            )
+            yield Problem(
+                TIERS_FILE,
+                field_path("tiers", i, missing),
+                "backup-job-schedule",
+                f"tier {t.name!s} sets {present} but not {missing}: a backup needs both a "
+                "schedule and a sized job",
+            )
+
+
 # --------------------------------------------------------------------------- capacity
+
+
+_LABEL = {
+    "vcpu": "vCPU",
+    "memory": "memory",
+    "storage": "storage",
+    "public_ips": "public IPs",
+    "bandwidth": "bandwidth",
+}
 
 
 def _fmt(resource: str, value: Decimal) -> str:
@@ -477,6 +521,8 @@ def _fmt(resource: str, value: Decimal) -> str:
         return f"{value / 2**40:.2f} TiB"
     if resource == "bandwidth":
         return f"{value:.0f} Mbps"
+    if resource == "public_ips":
+        return f"{value:.0f}"
     return f"{value:.1f}"
 
 
@@ -486,7 +532,8 @@ def department_over_capacity(estate: Estate) -> Iterator[Problem]:
     for d in estate.departments:
         for site in estate.sites:
             total = {k: Decimal(0) for k in RESOURCE_KEYS}
-            for s in d.systems:
+            # a system on an undefined tier has no placement; unknown-dr-tier reports it
+            for s in (s for s in d.systems if s.dr_tier in estate.tier_by_name):
                 for k, v in estate.footprint(s, site.name).as_dict().items():
                     total[k] += v
             alloc = site.allocatable()
@@ -496,7 +543,7 @@ def department_over_capacity(estate: Estate) -> Iterator[Problem]:
                         d.source,
                         "systems",
                         "department-over-capacity",
-                        f"department {d.name} needs {_fmt(k, total[k])} {k} on "
+                        f"department {d.name} needs {_fmt(k, total[k])} {_LABEL[k]} on "
                         f"{site.name!s}, more than the site can allocate "
                         f"({_fmt(k, alloc[k])})",
                     )

@@ -14,7 +14,14 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+)
 
 from govcloud.model.crypto import CryptoChannel
 from govcloud.model.enums import (
@@ -55,6 +62,10 @@ class Cloud(Strict):
     mlps_level: MlpsLevel
     dr_edition: str = Field(description="GB/T 20988 edition whose targets are in force")
     audit_retention_days: int = Field(ge=1)
+    registry: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9.-]*[a-z0-9](:[0-9]+)?(/[a-z0-9._-]+)*$",
+        description="container registry the departments' workload images are pulled from",
+    )
 
     @field_validator("mlps_level", mode="before")
     @classmethod
@@ -121,23 +132,29 @@ class SitesFile(Strict):
 # --------------------------------------------------------------------------- zones
 
 
+class CidrError(ValueError):
+    """A zone subnet that is not a private network CIDR (rule ``invalid-cidr``)."""
+
+
+def _private_cidr(text: str) -> str:
+    """Validate one zone subnet; checked per site so the error names the site's key."""
+    try:
+        net = ipaddress.ip_network(text, strict=True)
+    except ValueError as exc:
+        raise CidrError(f"{text!r} is not a valid network CIDR ({exc})") from exc
+    if not net.is_private:
+        raise CidrError(f"{text} is not a private range")
+    return text
+
+
+Cidr = Annotated[str, AfterValidator(_private_cidr)]
+
+
 class ZoneDef(Strict):
     name: Zone
     title: str
     purpose: str
-    cidrs: dict[SiteName, str] = Field(description="the zone's subnet on each site")
-
-    @field_validator("cidrs")
-    @classmethod
-    def _cidrs_parse(cls, v: dict[SiteName, str]) -> dict[SiteName, str]:
-        for site, text in v.items():
-            try:
-                net = ipaddress.ip_network(text, strict=True)
-            except ValueError as exc:
-                raise ValueError(f"{site}: {text!r} is not a valid network CIDR ({exc})") from exc
-            if not net.is_private:
-                raise ValueError(f"{site}: {text} is not a private range")
-        return v
+    cidrs: dict[SiteName, Cidr] = Field(description="the zone's subnet on each site")
 
     def network(self, site: SiteName) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
         return ipaddress.ip_network(self.cidrs[site])
@@ -233,6 +250,13 @@ class AppliancesFile(Strict):
 # --------------------------------------------------------------------------- DR tiers
 
 
+class JobSize(Strict):
+    """Resources of one run-to-completion job pod (e.g. a nightly backup)."""
+
+    cpu: Cpu
+    memory: Bytes
+
+
 class TierDef(Strict):
     name: DrTier
     title: str
@@ -248,6 +272,10 @@ class TierDef(Strict):
     in_city_replication: str
     off_site_replication: str
     backup_schedule: str | None = None
+    backup_job: JobSize | None = Field(
+        default=None,
+        description="size of the backup job pod; it counts against the department's quota",
+    )
 
     def sites(self, role: PlacementRole) -> list[SiteName]:
         return [s for s, r in self.placement.items() if r == role]

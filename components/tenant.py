@@ -1,0 +1,209 @@
+"""DepartmentTenant: a department's namespaces on one site, fenced and sized from the model.
+
+Per zone the department uses on the site: a Namespace enforcing Pod Security
+``restricted``, a ResourceQuota equal to the department's footprint there (see
+:func:`govcloud.tenancy.tenant_quotas`), a LimitRange derived from the pods actually
+placed, department-admin and auditor Roles bound to the department's directory groups
+(三权分立: auditors read, they never change), and a default-deny NetworkPolicy for
+ingress and egress plus the one exception every pod needs: cluster DNS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.common import (
+    Label,
+    bytes_quantity,
+    cpu_quantity,
+    namespace_name,
+    pod_security_labels,
+    tenant_labels,
+)
+from govcloud.model import Department, MlpsLevel, Resources, SiteName, Zone
+from govcloud.tenancy import BackupJob, PlacedComponent, PodSize
+
+# What a department administrator may change in its own namespaces. Quotas, limit
+# ranges, network policies and RBAC are the platform's: read-only for the tenant.
+_WORKLOAD_RESOURCES = [
+    ("", ["pods", "services", "endpoints", "configmaps", "secrets", "persistentvolumeclaims",
+          "serviceaccounts"]),
+    ("apps", ["deployments", "statefulsets", "replicasets", "deployments/scale",
+              "statefulsets/scale"]),
+    ("batch", ["jobs", "cronjobs"]),
+    ("autoscaling", ["horizontalpodautoscalers"]),
+    ("policy", ["poddisruptionbudgets"]),
+]
+_PLATFORM_RESOURCES = [
+    ("", ["resourcequotas", "limitranges", "events", "pods/log"]),
+    ("networking.k8s.io", ["networkpolicies"]),
+    ("rbac.authorization.k8s.io", ["roles", "rolebindings"]),
+]
+_READ = ["get", "list", "watch"]
+_WRITE = ["get", "list", "watch", "create", "update", "patch", "delete"]
+
+
+def _rules(groups: list[tuple[str, list[str]]], verbs: list[str]) -> list[dict[str, Any]]:
+    return [{"api_groups": [g], "resources": r, "verbs": verbs} for g, r in groups]
+
+
+def _without_secrets(groups: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:
+    return [(g, [r for r in rs if r != "secrets"]) for g, rs in groups]
+
+
+ADMIN_RULES = _rules(_WORKLOAD_RESOURCES, _WRITE) + _rules(_PLATFORM_RESOURCES, _READ)
+# Auditors see everything in the namespace except secret values.
+AUDITOR_RULES = _rules(_without_secrets(_WORKLOAD_RESOURCES) + _PLATFORM_RESOURCES, _READ)
+
+
+@dataclass(frozen=True)
+class TenantZone:
+    """One namespace of the tenant: its quota and what will run or be stored in it."""
+
+    quota: Resources
+    components: list[PlacedComponent] = field(default_factory=list)
+    backups: list[BackupJob] = field(default_factory=list)
+    mlps_level: MlpsLevel = MlpsLevel.L1
+
+    def pod_sizes(self) -> list[PodSize]:
+        pods = [c.pod for c in self.components if c.replicas > 0]
+        return pods + [b.pod for b in self.backups]
+
+    def volume_sizes(self) -> list[Decimal]:
+        return [c.pod.storage for c in self.components if c.pod.storage > 0]
+
+
+@dataclass(frozen=True)
+class DepartmentTenantArgs:
+    department: Department
+    site: SiteName
+    zones: dict[Zone, TenantZone]
+
+
+class DepartmentTenant(pulumi.ComponentResource):
+    """A department (委办局) on one site: its namespaces, quotas, RBAC and default deny."""
+
+    namespaces: dict[Zone, str]
+
+    def __init__(
+        self, name: str, args: DepartmentTenantArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("govcloud:tenancy:DepartmentTenant", name, None, opts)
+        self.namespaces = {}
+        child = pulumi.ResourceOptions(parent=self)
+        for zone in sorted(args.zones, key=list(Zone).index):
+            self.namespaces[zone] = self._namespace(args, zone, args.zones[zone], child)
+        self.register_outputs(
+            {"namespaces": {str(z): n for z, n in self.namespaces.items()}}
+        )
+
+    def _namespace(
+        self, args: DepartmentTenantArgs, zone: Zone, tz: TenantZone, child: pulumi.ResourceOptions
+    ) -> str:
+        dept = args.department
+        ns = namespace_name(dept.name, zone)
+        labels = tenant_labels(dept.name, zone, args.site)
+
+        def meta(name: str) -> dict[str, Any]:
+            return {"name": name, "namespace": ns, "labels": labels}
+
+        namespace = k8s.core.v1.Namespace(
+            ns,
+            metadata={
+                "name": ns,
+                "labels": {
+                    **labels,
+                    Label.MLPS_LEVEL: str(tz.mlps_level),
+                    **pod_security_labels(),
+                },
+                "annotations": {"govcloud.io/title": dept.title},
+            },
+            opts=child,
+        )
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+
+        q = tz.quota
+        hard = {
+            "requests.cpu": cpu_quantity(q.vcpu, ceil=True),
+            "limits.cpu": cpu_quantity(q.vcpu, ceil=True),
+            "requests.memory": bytes_quantity(q.memory, ceil=True),
+            "limits.memory": bytes_quantity(q.memory, ceil=True),
+            "requests.storage": bytes_quantity(q.storage, ceil=True),
+        }
+        k8s.core.v1.ResourceQuota(
+            f"{ns}-quota", metadata=meta("department-quota"), spec={"hard": hard}, opts=in_ns
+        )
+
+        limits: list[dict[str, Any]] = []
+        pods = tz.pod_sizes()
+        if pods:
+            # Every pod the model places fits under max; a container created by hand
+            # without resources gets the smallest placed size, never an unbounded one.
+            largest = {"cpu": cpu_quantity(max(p.cpu for p in pods)),
+                       "memory": bytes_quantity(max(p.memory for p in pods))}
+            smallest = {"cpu": cpu_quantity(min(p.cpu for p in pods)),
+                        "memory": bytes_quantity(min(p.memory for p in pods))}
+            limits.append(
+                {"type": "Container", "max": largest, "default": smallest,
+                 "default_request": smallest}
+            )
+        volumes = tz.volume_sizes()
+        if volumes or not pods:
+            # A namespace that only stores (a backup copy) still gets a limit range: the
+            # largest claim it may make is the largest copy placed there.
+            biggest = max(volumes, default=q.storage)
+            limits.append(
+                {"type": "PersistentVolumeClaim", "max": {"storage": bytes_quantity(biggest)}}
+            )
+        k8s.core.v1.LimitRange(
+            f"{ns}-limits", metadata=meta("department-limits"), spec={"limits": limits},
+            opts=in_ns,
+        )
+
+        for role, rules, group in (
+            ("department-admin", ADMIN_RULES, dept.groups.admins),
+            ("department-auditor", AUDITOR_RULES, dept.groups.auditors),
+        ):
+            k8s.rbac.v1.Role(f"{ns}-{role}", metadata=meta(role), rules=rules, opts=in_ns)
+            k8s.rbac.v1.RoleBinding(
+                f"{ns}-{role}-binding",
+                metadata=meta(role),
+                role_ref={"api_group": "rbac.authorization.k8s.io", "kind": "Role",
+                          "name": role},
+                subjects=[{"api_group": "rbac.authorization.k8s.io", "kind": "Group",
+                           "name": group}],
+                opts=in_ns,
+            )
+
+        k8s.networking.v1.NetworkPolicy(
+            f"{ns}-default-deny",
+            metadata=meta("default-deny"),
+            spec={"pod_selector": {}, "policy_types": ["Ingress", "Egress"]},
+            opts=in_ns,
+        )
+        # Name resolution of Services is the one flow every pod needs and that is not
+        # between zones: cluster DNS in kube-system.
+        k8s.networking.v1.NetworkPolicy(
+            f"{ns}-allow-cluster-dns",
+            metadata=meta("allow-cluster-dns"),
+            spec={
+                "pod_selector": {},
+                "policy_types": ["Egress"],
+                "egress": [{
+                    "to": [{
+                        "namespace_selector": {
+                            "match_labels": {"kubernetes.io/metadata.name": "kube-system"}
+                        },
+                        "pod_selector": {"match_labels": {"k8s-app": "kube-dns"}},
+                    }],
+                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                }],
+            },
+            opts=in_ns,
+        )
+        return ns
