@@ -19,6 +19,7 @@ from govcloud.model import EstateError
 COMMANDS = [
     "validate",
     "plan",
+    "tenants",
     "compliance",
 ]
 

@@ -22,7 +22,13 @@ from govcloud.model.enums import (
     SiteRole,
     Zone,
 )
-from govcloud.model.loader import DEFAULT_ESTATE, default_root, load_estate
+from govcloud.model.loader import (
+    DEFAULT_ESTATE,
+    default_root,
+    load_department,
+    load_estate,
+    load_section,
+)
 from govcloud.model.problems import EstateError, Problem
 from govcloud.model.schema import (
     RESOURCE_KEYS,
@@ -76,5 +82,7 @@ __all__ = [
     "Zone",
     "ZoneDef",
     "default_root",
+    "load_department",
     "load_estate",
+    "load_section",
 ]

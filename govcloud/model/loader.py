@@ -170,6 +170,37 @@ def _parse(model: type[M], path: Path, root: Path, problems: list[Problem]) -> M
         return None
 
 
+def load_department(path: Path | str, root: Path | str | None = None) -> Department:
+    """Parse one department file on its own (schema only; rules need the whole estate).
+
+    Tenant requests that are not yet under ``departments/`` go through the same schema
+    as the estate's own files; problems name the file relative to ``root`` if inside it.
+    Raises :class:`EstateError` with every schema problem.
+    """
+    path = Path(path)
+    base = Path(root) if root is not None else path.parent
+    problems: list[Problem] = []
+    dept = _parse(Department, path, base, problems)
+    if problems or dept is None:
+        raise EstateError(problems)
+    dept._source = _rel(path, base)
+    return dept
+
+
+def load_section(model: type[M], path: Path | str, root: Path | str | None = None) -> M:
+    """Parse one auxiliary data file (e.g. a price catalogue) against ``model``.
+
+    Same error shape as the estate: file, field and rule, all problems at once.
+    """
+    path = Path(path)
+    base = Path(root) if root is not None else path.parent
+    problems: list[Problem] = []
+    obj = _parse(model, path, base, problems)
+    if problems or obj is None:
+        raise EstateError(problems)
+    return obj
+
+
 def load_estate(root: Path | str | None = None) -> Estate:
     """Load and validate the estate under ``root``; raise :class:`EstateError` if invalid."""
     root = Path(root) if root is not None else default_root()

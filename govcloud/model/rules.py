@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from govcloud.model.enums import (
     ApplianceKind,
+    ComponentKind,
     Direction,
     DrTier,
     External,
@@ -25,6 +26,7 @@ from govcloud.model.enums import (
     Zone,
 )
 from govcloud.model.problems import Problem, field_path
+from govcloud.model.quantity import format_bytes
 from govcloud.model.schema import RESOURCE_KEYS, Estate
 
 SITES_FILE = "sites.yaml"
@@ -453,6 +455,48 @@ def mlps_above_cloud(estate: Estate) -> Iterator[Problem]:
                     f"cloud is graded level {cloud} and may not host it (GB/T "
                     "22239-2019: a cloud must not carry systems above its own level)",
                 )
+
+
+@rule("zone-internet-database")
+def zone_internet_database(estate: Estate) -> Iterator[Problem]:
+    """No database in 互联网区: data stays behind the gatekeeper in the extranet zone."""
+    for d in estate.departments:
+        for i, s in enumerate(d.systems):
+            for j, c in enumerate(s.components):
+                if c.zone == Zone.INTERNET and c.kind == ComponentKind.DATABASE:
+                    yield Problem(
+                        d.source,
+                        field_path("systems", i, "components", j, "zone"),
+                        "zone-internet-database",
+                        f"system {s.name}: database {c.name} may not sit in the internet "
+                        "zone; put it in the extranet zone behind the gatekeeper",
+                    )
+
+
+@rule("zone-internet-stateless")
+def zone_internet_stateless(estate: Estate) -> Iterator[Problem]:
+    """Internet-zone parts hold no state, so losing or rebuilding one loses no data."""
+    for d in estate.departments:
+        for i, s in enumerate(d.systems):
+            for j, c in enumerate(s.components):
+                if (
+                    c.zone == Zone.INTERNET
+                    and c.kind != ComponentKind.DATABASE  # zone-internet-database says it
+                    and c.stateful
+                ):
+                    what = (
+                        f"asks for {format_bytes(c.storage)} of storage"
+                        if c.storage
+                        else f"is a {c.kind!s}"
+                    )
+                    yield Problem(
+                        d.source,
+                        field_path("systems", i, "components", j),
+                        "zone-internet-stateless",
+                        f"system {s.name}: internet-zone component {c.name} {what}; "
+                        "internet-zone parts must be stateless (no storage, no "
+                        "cache/queue/file store)",
+                    )
 
 
 @rule("lifecycle-order")

@@ -312,6 +312,7 @@ class Contact(Strict):
     name: str
     phone: str
     email: str
+    role: str | None = Field(default=None, description="e.g. ops on-call, security officer")
 
 
 class Component(Strict):
@@ -378,6 +379,9 @@ class System(Strict):
     dr_tier: DrTier
     wave: int = Field(ge=1, le=10, description="migration wave")
     owner: Contact
+    contacts: list[Contact] = Field(
+        default_factory=list, description="further contacts besides the owner (ops, security)"
+    )
     components: list[Component] = Field(min_length=1)
     public_ips: int = Field(default=0, ge=0)
     bandwidth: Bandwidth = Decimal(0)
@@ -502,11 +506,17 @@ class Estate(Strict):
     def placement(self, system: System) -> dict[SiteName, PlacementRole]:
         return dict(self.tier(system.dr_tier).placement)
 
-    def footprint(self, system: System, site: SiteName) -> Resources:
-        """Resources the system holds on ``site`` under its DR tier (zero if not placed)."""
+    def footprint(
+        self, system: System, site: SiteName, *, ignore_lifecycle: bool = False
+    ) -> Resources:
+        """Resources the system holds on ``site`` under its DR tier (zero if not placed).
+
+        A reclaimed system holds nothing; ``ignore_lifecycle`` gives what it held while
+        live (metering bills the days before the reclaim).
+        """
         tier = self.tier(system.dr_tier)
         role = tier.placement.get(site)
-        if role is None or not system.live:
+        if role is None or not (system.live or ignore_lifecycle):
             return Resources()
         if role == PlacementRole.ACTIVE:
             return system.request()

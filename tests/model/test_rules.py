@@ -278,6 +278,17 @@ CASES = {
         "mlps-above-cloud", HEALTH, (*APPOINTMENT, "mlps_level"),
         "system appointment is graded MLPS level 4", "graded level 3 and may not host it",
     ),
+    # ---- zone-internet-database / zone-internet-stateless
+    "database-in-internet-zone": _bad(
+        set_(HEALTH, (*APPOINTMENT, "components", Key("db"), "zone"), "internet"),
+        "zone-internet-database", HEALTH, (*APPOINTMENT, "components", Key("db"), "zone"),
+        "system appointment: database db may not sit in the internet zone",
+    ),
+    "storage-in-internet-zone": _bad(
+        set_(HEALTH, (*APPOINTMENT, "components", Key("web"), "storage"), "50Gi"),
+        "zone-internet-stateless", HEALTH, (*APPOINTMENT, "components", Key("web")),
+        "internet-zone component web asks for 50Gi of storage", "must be stateless",
+    ),
     # ---- lifecycle-order
     "reviewed-before-applied": _bad(
         set_(HEALTH, (*APPOINTMENT, "lifecycle", "reviewed"), dt.date(2026, 6, 1)),
