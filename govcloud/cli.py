@@ -20,6 +20,7 @@ COMMANDS = [
     "validate",
     "plan",
     "tenants",
+    "lab",
     "compliance",
 ]
 

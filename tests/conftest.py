@@ -21,3 +21,37 @@ def estate_copy(tmp_path: Path) -> Path:
     dst = tmp_path / "estate"
     shutil.copytree(DEFAULT_ESTATE, dst)
     return dst
+
+
+@pytest.fixture(scope="session")
+def lab():
+    """The local lab, built and deployed once per session and torn down at the end.
+
+    Only `lab`- and `drill`-marked tests use it (it needs root and minutes). The
+    instance name comes from GOVCLOUD_LAB_NAME; GOVCLOUD_LAB_KEEP=1 leaves the lab up
+    after the session (and reuses a lab that is already up) for iterating on tests.
+    The first deploy's figures are on ``lab.first_deploy``.
+    """
+    import os
+
+    from govcloud.lab import Lab
+    from govcloud.lab.deploy import deploy
+
+    if os.geteuid() != 0:
+        pytest.skip("the lab needs root (network namespaces, mounts, systemd-nspawn)")
+    instance = Lab()
+    keep = os.environ.get("GOVCLOUD_LAB_KEEP") == "1"
+    reuse = keep and instance.is_up()
+    if not reuse:
+        if instance.is_up():
+            instance.down()
+        instance.up()
+    try:
+        result = deploy(instance)
+        assert result.ok, f"first deploy failed: {result.summary()} (see {result.log})"
+        instance.first_deploy = result
+        yield instance
+    finally:
+        if not keep:
+            left = instance.down()
+            assert not left, f"lab down left {left}"
