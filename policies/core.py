@@ -103,6 +103,10 @@ class HostConfig:
     roles: Mapping[str, Any]
     address: str = ""
     zone: str | None = None
+    assigned: tuple[str, ...] = ()  # every role the host profile gives it, written or not
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles or role in self.assigned
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,7 @@ def host_configs(estate: Estate) -> list[HostConfig] | None:
                 roles=roles,
                 address=h.address,
                 zone=str(h.zone) if h.zone else None,
+                assigned=tuple(h.roles),
             )
         )
     return out
@@ -102,11 +103,14 @@ def check_retention_estate(ctx: Context) -> Iterator[Violation]:
 def check_retention_hosts(hosts: list[HostConfig], ctx: Context) -> Iterator[Violation]:
     pid = "audit-retention"
     yield from _no_hosts(pid, hosts)
-    collectors = [h for h in hosts if "log_audit" in h.roles]
+    collectors = [h for h in hosts if h.has_role("log_audit")]
     if hosts and not collectors:
         yield Violation(pid, "hosts", "no host runs the log_audit role: nothing keeps the records")
     for h in collectors:
-        d = h.roles["log_audit"]
+        d = h.roles.get("log_audit")
+        if d is None:
+            yield _hv(pid, h, "roles/log_audit is not in this checkout: its retention is unknown")
+            continue
         if isinstance(d, RoleError):
             yield _hv(pid, h, f"roles/log_audit refuses its data: {d.message}")
             continue
@@ -133,10 +137,13 @@ MFA_FIELDS = ("two_factor", "mfa", "require_mfa")
 def check_bastion_hosts(hosts: list[HostConfig], ctx: Context) -> Iterator[Violation]:
     pid = "admin-two-factor"
     yield from _no_hosts(pid, hosts)
+    for h in hosts:
+        if h.has_role("bastion") and "bastion" not in h.roles:
+            yield _hv(pid, h, "roles/bastion is not in this checkout: its sshd policy is unknown")
     jumps = [
         h for h in hosts if "bastion" in h.roles and getattr(h.roles["bastion"], "jump", False)
     ]
-    if hosts and not jumps:
+    if hosts and not jumps and not any(h.has_role("bastion") for h in hosts):
         yield Violation(pid, "hosts", "no host is a bastion jump host (roles/bastion, jump)")
     for h in jumps:
         d = h.roles["bastion"]
@@ -166,9 +173,9 @@ def check_bastion_hosts(hosts: list[HostConfig], ctx: Context) -> Iterator[Viola
 def check_forwarding(hosts: list[HostConfig], ctx: Context) -> Iterator[Violation]:
     pid = "log-forwarding"
     yield from _no_hosts(pid, hosts)
-    collectors = {h.address: h for h in hosts if "log_audit" in h.roles}
+    collectors = {h.address: h for h in hosts if h.has_role("log_audit")}
     for h in hosts:
-        if "log_audit" in h.roles:
+        if h.has_role("log_audit"):
             ctx.saw(f"{h.name}: is the collector of {h.site}")
             continue
         d = h.roles.get("baseline")

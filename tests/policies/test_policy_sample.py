@@ -12,7 +12,7 @@ import pytest
 
 from govcloud.model import Estate
 from policies.offline import Status, evaluate, host_inputs, load_plans
-from policies.registry import POLICIES
+from policies.registry import POLICIES, policy
 from policies.waivers import load_waivers
 
 TODAY = dt.date(2026, 11, 21)
@@ -59,8 +59,23 @@ def test_plan_of_the_busiest_stack_passes(estate: Estate) -> None:
     assert seen["workload-resources"] >= sum(len(s.components) for s in live)
 
 
+def test_hosts_forward_their_logs(estate: Estate) -> None:
+    """The roles' own data (roles/baseline data_for over the lab topology) forwards every
+    host's logs to its site's collector."""
+    pytest.importorskip("govcloud.lab.topology", reason="the lab host model is not merged")
+    hosts, error = host_inputs(estate)
+    assert hosts, error
+    report = evaluate(estate, {}, hosts, [], TODAY, [policy("log-forwarding")])
+    assert _failures(report, "hosts") == []
+    evidence = [e for r in report.results for e in r.evidence]
+    forwarding = [h for h in hosts if not h.has_role("log_audit")]
+    assert len([e for e in evidence if " -> " in e]) == len(forwarding)
+
+
 def test_hosts_pass(estate: Estate) -> None:
     pytest.importorskip("govcloud.lab.topology", reason="the lab host model is not merged")
+    pytest.importorskip("roles.log_audit", reason="roles/log_audit is not merged")
+    pytest.importorskip("roles.bastion", reason="roles/bastion is not merged")
     hosts, error = host_inputs(estate)
     assert hosts, error
     report = evaluate(
