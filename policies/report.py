@@ -107,7 +107,7 @@ def render_markdown(report: Report, cloud_title: str, diagram: str | None = None
     w(f"- policies: {s['policies']}; results (policy × target): {s['results']}")
     w(f"- by status: {', '.join(f'{k} {n}' for k, n in sorted(s['by_status'].items()))}")
     w(f"- **mandatory failures (unwaived): {s['mandatory_failures']}**")
-    w(f"- stacks planned: {', '.join(report.stacks) or 'none'}")
+    w(f"- stacks: {', '.join(report.stacks) or 'none'}")
     for stack, err in sorted(report.plan_errors.items()):
         w(f"  - `{stack}`: plan unavailable — {err}")
     w(
