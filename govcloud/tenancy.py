@@ -33,11 +33,18 @@ SystemSet = Sequence[tuple[Department, System]]
 def systems_for_stacks(estate: Estate) -> list[tuple[Department, System]]:
     """The systems the site stacks deploy — the single hook for tenant admission.
 
-    Today that is every live (not reclaimed) system. Tenant admission narrows it to the
-    admitted ones by changing this function only: the stack program, the quotas and the
-    offline plan all obtain their system set through it.
+    Exactly the systems tenant admission admits (``govcloud tenants check``): the
+    estate's departments judged in admission order against each site's capacity ledger
+    and the DR headroom of every failure scenario; a refused department gets nothing,
+    reclaimed systems hold nothing. The stack program, the quotas and the offline plan
+    all obtain their system set through this function. Read as recorded (no test
+    expiry by date), so a plan depends on the repository alone; returned in estate
+    order so the plan's resource order does not depend on the admission queue.
     """
-    return [(d, s) for d, s in estate.systems() if s.live]
+    from govcloud.tenants.admission import admit_estate  # tenants imports this module
+
+    admitted = {(d.name, s.name) for d, s in admit_estate(estate).admitted_systems()}
+    return [(d, s) for d, s in estate.systems() if (d.name, s.name) in admitted]
 
 
 def ingress_zone(system: System) -> Zone:

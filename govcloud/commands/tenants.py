@@ -94,11 +94,9 @@ def run_check(args: argparse.Namespace) -> int:
     today = args.today or _utc_today()
     kw = {"today": today, "test_period_days": policy.test_period_days}
     admission = admit_files(estate, args.files, **kw) if args.files else admit_estate(estate, **kw)
-    given = {str(f) for f in args.files}
     print(f"admission as of {today} ({estate.cloud.name}, MLPS level {estate.cloud.mlps_level})")
     print(f"order: {ORDER_EXPLAINED}")
-    baseline = [d for d in admission.decisions if args.files and d.request.in_estate
-                and d.request.source not in given]
+    baseline = [d for d in admission.decisions if args.files and not d.request.given]
     shown = [d for d in admission.decisions if d not in baseline]
     if baseline:
         ok = sum(d.admitted for d in baseline)

@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from govcloud.model import Department, Estate, LifecycleState, Problem, Resources, System
-from govcloud.tenants.ledger import Ledger, Shortfall, after_failure
+from govcloud.tenants.ledger import Ledger, Shortfall, after_failure, held
 from govcloud.tenants.lifecycle import STATE_RANK, holds_quota
 from govcloud.tenants.requests import Request, load_requests
 
@@ -84,7 +84,7 @@ def _added(estate: Estate, systems: list[System], sf: Shortfall) -> Decimal:
     total = Resources()
     for s in systems:
         if sf.scenario is None:
-            total = total + estate.footprint(s, sf.site)
+            total = total + held(estate, s)[sf.site]
         else:
             total = total + after_failure(estate, s, sf.scenario).get(sf.site, Resources())
     return getattr(total, sf.resource)
@@ -110,6 +110,7 @@ def admit(
     for n, req in enumerate(queue, start=1):
         reasons = list(req.problems)
         charged: list[System] = []
+        trial = ledger
         if req.department is not None:
             charged = [
                 s for s in req.department.systems if holds_quota(s, today, test_period_days)
@@ -127,7 +128,7 @@ def admit(
                 )
         admitted = not reasons
         if admitted:
-            ledger = ledger.with_systems(charged)
+            ledger = trial
         decisions.append(
             Decision(req, n, request_key(req), admitted, reasons, charged if admitted else [])
         )

@@ -16,6 +16,10 @@ load of its lost copies to the survivors:
   every dual-active system at twice one copy and every warm-standby system at one copy;
 - with neither (backup-only), it is restored from backup later: no headroom is held.
 
+Scheduled backup-job pods (500m/1Gi per stateful component, see dr-tiers.yaml) are
+charged in normal operation, because the namespace ResourceQuota reserves them; in a
+failure scenario only the systems' own load is counted.
+
 Load-carrying resources (vCPU, memory, public IPs, bandwidth) add up; storage does
 not: each surviving copy already holds a full replica of the data, so the promoted
 site needs one full copy (``System.request().storage``).
@@ -23,8 +27,8 @@ site needs one full copy (``System.request().storage``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from govcloud.model import (
@@ -36,6 +40,7 @@ from govcloud.model import (
     SiteRole,
     System,
 )
+from govcloud.tenancy import backup_jobs
 
 GIB = Decimal(2**30)
 
@@ -97,6 +102,22 @@ def _carry(system: System, copies: int) -> Resources:
     )
 
 
+def held(estate: Estate, system: System) -> dict[SiteName, Resources]:
+    """What ``system`` holds on each site in normal operation.
+
+    Its footprint under its DR tier plus the pods of its scheduled backup jobs: the
+    namespace ResourceQuota reserves both (:func:`govcloud.tenancy.tenant_quotas`), so
+    the ledger charges both.
+    """
+    out = {}
+    for site in estate.sites:
+        res = estate.footprint(system, site.name)
+        for job in backup_jobs(estate, system, site.name):
+            res = res + Resources(vcpu=job.pod.cpu, memory=job.pod.memory)
+        out[site.name] = res
+    return out
+
+
 def after_failure(estate: Estate, system: System, scenario: Scenario) -> dict[SiteName, Resources]:
     """What ``system`` holds on each surviving site once ``scenario`` has happened."""
     placement = estate.placement(system)
@@ -129,38 +150,60 @@ def after_failure(estate: Estate, system: System, scenario: Scenario) -> dict[Si
     return normal
 
 
-@dataclass
 class Ledger:
-    """Resources charged to each site by the systems admitted so far."""
+    """Resources charged to each site by the systems admitted so far.
 
-    estate: Estate
-    systems: list[System] = field(default_factory=list)
+    Immutable: :meth:`with_systems` returns a new ledger, so a trial that is refused
+    leaves the current one untouched. Totals are kept incrementally (one pass per
+    added system), so judging a queue of requests stays linear in its size.
+    """
+
+    def __init__(self, estate: Estate, systems: Iterable[System] = ()) -> None:
+        self.estate = estate
+        self.systems: list[System] = []
+        self._scenarios = scenarios(estate)
+        zero = {s.name: Resources() for s in estate.sites}
+        self._used: dict[SiteName, Resources] = dict(zero)
+        self._after: dict[Scenario, dict[SiteName, Resources]] = {
+            sc: dict(zero) for sc in self._scenarios
+        }
+        self._add(systems)
+
+    def _add(self, systems: Iterable[System]) -> None:
+        for system in systems:
+            self.systems.append(system)
+            for site, res in held(self.estate, system).items():
+                self._used[site] = self._used[site] + res
+            for sc, total in self._after.items():
+                for site, res in after_failure(self.estate, system, sc).items():
+                    total[site] = total[site] + res
 
     def with_systems(self, more: Iterable[System]) -> Ledger:
-        return Ledger(self.estate, [*self.systems, *more])
-
-    def _total(self, per_system: Callable[[System], dict[SiteName, Resources]]) -> dict:
-        total = {s.name: Resources() for s in self.estate.sites}
-        for system in self.systems:
-            for site, res in per_system(system).items():
-                total[site] = total[site] + res
-        return total
+        new = Ledger(self.estate)
+        new.systems = list(self.systems)
+        new._used = dict(self._used)
+        new._after = {sc: dict(t) for sc, t in self._after.items()}
+        new._add(more)
+        return new
 
     def used(self) -> dict[SiteName, Resources]:
-        """Normal-operation total per site."""
-        return self._total(
-            lambda sys: {s.name: self.estate.footprint(sys, s.name) for s in self.estate.sites}
-        )
+        """Normal-operation total per site: what the site's ResourceQuotas add up to."""
+        return dict(self._used)
 
     def after(self, scenario: Scenario) -> dict[SiteName, Resources]:
         """Total per surviving site once ``scenario`` has happened."""
-        total = self._total(lambda sys: after_failure(self.estate, sys, scenario))
+        total = self._after.get(scenario)
+        if total is None:  # a scenario not derived from the model: compute it
+            total = {s.name: Resources() for s in self.estate.sites}
+            for system in self.systems:
+                for site, res in after_failure(self.estate, system, scenario).items():
+                    total[site] = total[site] + res
         return {site: res for site, res in total.items() if site not in scenario.lost}
 
     def shortfalls(self) -> list[Shortfall]:
         """Every (site, resource) over its allocatable, in normal operation and failures."""
         out = _over(self.estate, None, self.used())
-        for sc in scenarios(self.estate):
+        for sc in self._scenarios:
             out += _over(self.estate, sc, self.after(sc))
         return out
 

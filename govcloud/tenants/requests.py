@@ -30,6 +30,7 @@ class Request:
     department: Department | None  # None when its schema refused it
     problems: list[Problem] = field(default_factory=list)
     in_estate: bool = False  # the file is the estate's own departments/<name>.yaml
+    given: bool = False  # named on the command line (not part of the baseline)
 
     @property
     def name(self) -> str:
@@ -109,6 +110,7 @@ def load_requests(estate: Estate, files: Sequence[Path | str] | None = None) -> 
     seen: dict[str, str] = {}
     for f in files:
         req = judge_file(estate, Path(f))
+        req.given = True
         if req.department is not None:
             first = seen.setdefault(req.department.name, req.source)
             if first != req.source:

@@ -189,13 +189,14 @@ def test_exactly_full_is_admitted_one_over_is_refused(
 def test_exactly_full_vcpu_with_the_overcommit_ratio(
     estate: Estate, make_request: RequestFactory
 ) -> None:
-    # DC1: 4800 physical vCPU x over-commit 2 = 9600; the base request uses
-    # 2x2 + 2x4 + 1x4 = 16 vCPU, so a worker of 4792 x 2 replicas brings it to 9600.
+    # DC1: 4800 physical vCPU x over-commit 2 = 9600. The base request uses
+    # 2x2 + 2x4 + 1x4 = 16 vCPU, plus its nightly backup-job pod for the db (500m, which
+    # the namespace quota reserves) = 16.5; a worker of 2 x 4791.75 brings it to 9600.
     def fill(extra_millis: int) -> Callable[[dict], None]:
         def edit(d: dict) -> None:
             _system(d)["components"].append(
                 {"name": "batch", "kind": "worker", "zone": "extranet", "replicas": 2,
-                 "cpu": f"{4792 * 1000 + extra_millis}m", "memory": "1Gi"})
+                 "cpu": f"{4791750 + extra_millis}m", "memory": "1Gi"})
 
         return edit
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import yaml
@@ -43,7 +44,10 @@ def test_expired_test_systems_are_not_charged(estate: Estate) -> None:
     _, taxi = _system(estate, "transport", "taxi-regulation")
     freed = before.ledger.used()[SiteName.DC1].vcpu - after.ledger.used()[SiteName.DC1].vcpu
     # both are active on DC1 (dual-active and warm-standby), so a full copy each
-    assert freed == exchange.request().vcpu + taxi.request().vcpu
+    # (2x8 + 2x4 + 2x8 = 40 and 2x4 + 2x8 + 2x8 = 40), plus each one's nightly
+    # backup-job pod for its db, which runs on DC1 (500m each)
+    assert exchange.request().vcpu == taxi.request().vcpu == 40
+    assert freed == Decimal("81")
 
 
 def test_reclaimed_system_frees_its_quota(estate: Estate, estate_copy: Path) -> None:
@@ -55,10 +59,11 @@ def test_reclaimed_system_frees_its_quota(estate: Estate, estate_copy: Path) -> 
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
     changed = load_estate(estate_copy)
     before, after = admit_estate(estate), admit_estate(changed)
-    _, s = _system(estate, "hrss", "pension-query")
-    for site in SiteName:
-        assert (before.ledger.used()[site].memory - after.ledger.used()[site].memory
-                == estate.footprint(s, site).memory)
+    # pension-query (warm-standby): 2x8 + 2x16 + 2x32 = 112 GiB active on DC1 plus its
+    # db's backup-job pod (1 GiB); standby at 0.25 on DC2 and region B = 28 GiB each
+    freed = {site: (before.ledger.used()[site].memory - after.ledger.used()[site].memory)
+             / 2**30 for site in SiteName}
+    assert freed == {SiteName.DC1: 113, SiteName.DC2: 28, SiteName.DR: 28}
     assert "pension-query" not in {s.name for _, s in after.admitted_systems()}
     d, s2 = _system(changed, "hrss", "pension-query")
     status = lifecycle_status(d, s2, dt.date(2026, 11, 2), 15)

@@ -10,7 +10,7 @@ import pytest
 
 from govcloud.cli import main
 from govcloud.model import EstateError, load_estate
-from govcloud.tenants.report import build_report, write_report
+from govcloud.tenants.report import build_report
 from govcloud.tenants.usage import COLUMNS, load_usage
 
 # Round prices so every figure below can be checked by hand.
@@ -98,9 +98,17 @@ def test_idle_by_hand(small) -> None:
     assert proposal.frees.vcpu == 16
 
 
-def test_report_files(small, tmp_path: Path) -> None:
+def test_report_command_writes_files(small, tmp_path: Path, capsys) -> None:
     estate, csv = small
-    paths = write_report(build_report(estate, csv), tmp_path / "out")
+    out_dir = tmp_path / "out"
+    code = main(["--estate", estate.root, "tenants", "report", "--usage", str(csv),
+                 "--out", str(out_dir)])
+    stdout = capsys.readouterr().out
+    assert code == 0
+    assert "cost 2026-06: 10,320.00 CNY" in stdout
+    assert "idle (window 5 days, CPU p95 < 5 %, network < 1 %): education/edu-resources" in stdout
+    paths = [Path(line.removeprefix("wrote ")) for line in stdout.splitlines()
+             if line.startswith("wrote ")]
     md = (tmp_path / "out" / "report.md").read_text("utf-8")
     page = (tmp_path / "out" / "report.html").read_text("utf-8")
     for text in (md, page):

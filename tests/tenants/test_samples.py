@@ -84,3 +84,12 @@ def test_usage_sample_report(estate: Estate) -> None:
     assert {s.name for _, s in report.systems_without_usage()} == {
         "health-portal", "housing-portal", "food-safety", "traffic-violation",
         "ps-portal", "road-maintenance"}
+
+
+def test_check_an_estate_department_file(capsys) -> None:
+    """Naming an estate file judges it as the request; the other 12 are the baseline."""
+    path = DEFAULT_ESTATE / "departments" / "health.yaml"
+    assert main(["tenants", "check", "--today", "2026-09-30", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "baseline: 12 department(s) already in the estate judged first" in out
+    assert " 13. health (departments/health.yaml): ADMITTED — 4 system(s) charged" in out
