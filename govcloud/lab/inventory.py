@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from govcloud.lab.topology import Host, Topology
+from govcloud.model import Zone
 
 if TYPE_CHECKING:
     from govcloud.lab.engine import Lab
@@ -97,7 +98,10 @@ def _connection(host: Host, lab: Lab | None, topo: Topology) -> dict[str, Any]:
         }
     conn: dict[str, Any] = {"ansible_host": host.address, "ansible_user": "ops",
                             "ansible_become": True}
-    bastions = [b for b in topo.with_role("bastion", host.site) if b.name != host.name]
+    # the jump host is a bastion-role host in the management zone (hosts elsewhere that run
+    # the bastion role are its protected targets: roles/bastion)
+    bastions = [b for b in topo.with_role("bastion", host.site)
+                if b.name != host.name and b.zone == Zone.MANAGEMENT]
     if bastions:
         conn["ansible_ssh_common_args"] = f"-o ProxyJump=ops@{bastions[0].address}"
     return conn

@@ -1,0 +1,160 @@
+"""bastion — OpenSSH jump host (堡垒机) with session recording (tlog) and auditd.
+
+Stands in for the bastion / operations-audit appliance: the flow matrix says the
+management zone is reached only through the bastion and every operation on other zones
+is "proxied and recorded by the bastion" — GB/T 22239-2019 8.1.4.3 / 8.1.10.x (安全审计,
+集中管控: privileged operations are audited; administrators log in through one point).
+
+Two sides, chosen per host by the estate model (the bastion appliance's edge ends in
+the management zone, so a ``bastion`` host *in* that zone is the jump host; anywhere
+else the role installs the target side):
+
+- **jump** host: an account per cloud operator (``estate/operators.yaml``) whose login
+  shell is ``tlog-rec-session`` — every session's terminal output (and, with
+  ``record_input``, keystrokes) is recorded to syslog, which the baseline ships to the
+  central log audit; TCP/stream forwarding and tunnels are off for operators, so a
+  session cannot bypass the recorder with ``ssh -J``/``-L``; sshd ``LogLevel VERBOSE``
+  records key fingerprints; auditd rules record every command an operator runs
+  (``auid`` survives ``sudo``).
+- **target** hosts: the operators' accounts exist, but sshd refuses an operator login
+  that does not come from a bastion (``only_via_bastion``) — a direct SSH into the
+  protected host is refused even with a valid key.
+
+Flags (secure default = on): ``record_sessions``, ``record_input`` (off: keystrokes
+include passwords typed at prompts), ``no_forwarding``, ``audit_rules``,
+``only_via_bastion``, ``verbose_sshd_log``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pyinfra.api import deploy
+
+from govcloud.model import ApplianceKind, Estate, Zone
+from roles._render import render as _render
+
+PACKAGES = ("openssh-server", "tlog", "auditd")
+SERVICES = ("ssh",)
+GROUP = "govcloud-ops"
+SSHD_DROPIN = "/etc/ssh/sshd_config.d/40-govcloud-bastion.conf"
+
+
+class Account(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")
+    full_name: str
+    roles: list[str]
+    authorized_keys: list[str] = []
+
+
+class Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    jump: bool = Field(description="this host is the jump host (else: a protected target)")
+    operators: list[Account] = []
+    group: str = GROUP
+    bastions: list[str] = Field(default=[], description="addresses operators may come from")
+    record_sessions: bool = True
+    record_input: bool = False
+    no_forwarding: bool = True
+    verbose_sshd_log: bool = True
+    audit_rules: bool = True
+    only_via_bastion: bool = True
+    session_notice: str = "ATTENTION: this session is recorded (govcloud bastion, 等保 审计)."
+
+    @model_validator(mode="after")
+    def _target_needs_bastions(self) -> Data:
+        if not self.jump and self.only_via_bastion and not self.bastions:
+            raise ValueError("a protected target with only_via_bastion needs the bastions' "
+                             "addresses (else every operator login would be refused)")
+        return self
+
+
+def bastion_zone(estate: Estate) -> Zone:
+    """The zone the bastion appliances open onto (their edges' destination side)."""
+    for appliance in estate.appliances:
+        if appliance.kind == ApplianceKind.BASTION:
+            for _src, dst in appliance.edges:
+                if isinstance(dst, Zone):
+                    return dst
+    raise LookupError("no bastion appliance with a zone edge in estate/appliances.yaml")
+
+
+def data_for(estate: Estate, host: Any) -> Data:
+    """Operators from the model; jump hosts = ``bastion`` hosts in the bastion's zone."""
+    zone = bastion_zone(estate)
+    topo = host.topology
+    jumps = [h for h in topo.with_role("bastion") if h.zone == zone]
+    return Data(
+        jump=host.zone == zone,
+        operators=[Account(name=o.name, full_name=o.full_name,
+                           roles=[str(r) for r in o.roles]) for o in estate.operators],
+        bastions=sorted(h.address for h in jumps),
+    )
+
+
+def render(name: str, data: Data) -> str:
+    return _render(__file__, name, d=data)
+
+
+@deploy("bastion")
+def apply(data: Data | None = None) -> None:
+    """Operator accounts, recording shell (jump) or bastion-only logins (target), sshd."""
+    from io import StringIO
+
+    from pyinfra import host
+    from pyinfra.facts.server import Command
+    from pyinfra.operations import apt, files, server, systemd
+
+    d = data or Data.model_validate(host.data.get("bastion"))
+    apt.packages(name="openssh + tlog + auditd", packages=list(PACKAGES), update=False,
+                 no_recommends=True)
+    recorder = "/usr/bin/tlog-rec-session"
+    shell = recorder if (d.jump and d.record_sessions) else "/bin/bash"
+    server.group(name=f"group {d.group}", group=d.group)
+    for op in d.operators:
+        server.user(name=f"operator {op.name}", user=op.name, group=d.group, shell=shell,
+                    comment=op.full_name, home=f"/home/{op.name}", create_home=True)
+        if op.authorized_keys:
+            files.directory(name=f"{op.name} ~/.ssh", path=f"/home/{op.name}/.ssh",
+                            user=op.name, group=d.group, mode="700")
+            files.put(name=f"{op.name} authorized_keys",
+                      src=StringIO("\n".join(op.authorized_keys) + "\n"),
+                      dest=f"/home/{op.name}/.ssh/authorized_keys", user=op.name,
+                      group=d.group, mode="600")
+    if d.jump and d.record_sessions:
+        # as upstream ships it: the recorder runs set-uid _tlog, so the operator whose
+        # session it records can neither kill nor ptrace it (Debian installs it 0755)
+        override = host.get_fact(
+            Command, command=f"dpkg-statoverride --list {recorder} || echo none").strip()
+        server.shell(name="tlog-rec-session set-uid _tlog (tamper-proof recorder)",
+                     commands=[f"dpkg-statoverride --update --add _tlog _tlog 6755 {recorder}"],
+                     _if=lambda: override == "none")
+        files.directory(name="tlog lock dir (tmpfiles creates it at boot)", path="/run/tlog",
+                        user="_tlog", group="_tlog", mode="755")
+        files.put(name="tlog: record sessions to syslog",
+                  src=StringIO(render("tlog-rec-session.conf.j2", d)),
+                  dest="/etc/tlog/tlog-rec-session.conf", mode="644")
+    sshd = files.put(name="sshd: bastion policy", src=StringIO(render("sshd-bastion.conf.j2", d)),
+                     dest=SSHD_DROPIN, mode="644")
+    server.shell(name="sshd -t (validate before reload)", commands=["sshd -t"],
+                 _if=sshd.did_change)
+    systemd.service(name="sshd reload", service="ssh", running=True, reloaded=True,
+                    _if=sshd.did_change)
+    if d.jump and d.audit_rules:
+        rules = files.put(name="auditd: every command of an operator session",
+                          src=StringIO(render("bastion.rules.j2", d)),
+                          dest="/etc/audit/rules.d/60-govcloud-bastion.rules", mode="640")
+        # the kernel audit interface exists only in the machine's initial namespaces; in a
+        # container the rules are compiled and checked, not loaded (as roles/baseline does)
+        virt = host.get_fact(Command, command="systemd-detect-virt --container || true")
+        server.shell(name="compile audit rules (augenrules)",
+                     commands=["augenrules --check >/dev/null 2>&1 || augenrules --load "
+                               "|| test -f /etc/audit/audit.rules"],
+                     _if=rules.did_change)
+        if virt.strip() in ("", "none"):
+            systemd.service(name="auditd running", service="auditd", running=True,
+                            enabled=True)
