@@ -24,13 +24,26 @@ def estate_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def stack_plans() -> dict:
+    """The offline plan of every site stack (``govcloud.plan.plan_stack``), run once.
+
+    Planning runs the real stack program under Pulumi's mock runtime (several seconds
+    per stack), so tests/components, tests/plan and tests/stacks share this one run.
+    """
+    from govcloud.plan import plan_stack, stack_names
+
+    return {stack: plan_stack(stack) for stack in stack_names()}
+
+
+@pytest.fixture(scope="session")
 def lab():
     """The local lab, built and deployed once per session and torn down at the end.
 
     Only `lab`- and `drill`-marked tests use it (it needs root and minutes). The
     instance name comes from GOVCLOUD_LAB_NAME; GOVCLOUD_LAB_KEEP=1 leaves the lab up
     after the session (and reuses a lab that is already up) for iterating on tests.
-    The first deploy's figures are on ``lab.first_deploy``.
+    The first deploy's figures are on ``lab.first_deploy``. Tests run inside the
+    lab's fabric namespace; use ``lab_host(name)`` for a testinfra host.
     """
     import os
 
@@ -39,6 +52,12 @@ def lab():
 
     if os.geteuid() != 0:
         pytest.skip("the lab needs root (network namespaces, mounts, systemd-nspawn)")
+    # testinfra's ansible backend runs ansible-inventory: the venv's bin must be on PATH
+    import sys
+
+    bindir = os.path.dirname(sys.executable)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
     instance = Lab()
     keep = os.environ.get("GOVCLOUD_LAB_KEEP") == "1"
     reuse = keep and instance.is_up()
@@ -50,8 +69,29 @@ def lab():
         result = deploy(instance)
         assert result.ok, f"first deploy failed: {result.summary()} (see {result.log})"
         instance.first_deploy = result
-        yield instance
+        instance.fresh = not reuse
+        # the test thread joins the fabric namespace: testinfra's ssh runs from inside
+        # the lab, like `ip netns exec <lab>-fabric`
+        with instance.in_fabric():
+            yield instance
     finally:
         if not keep:
             left = instance.down()
             assert not left, f"lab down left {left}"
+
+
+@pytest.fixture(scope="session")
+def lab_host(lab):
+    """``lab_host("dc1-fw")`` -> a testinfra host over the lab's Ansible inventory."""
+    import testinfra
+
+    cache: dict = {}
+
+    def get(name: str):
+        if name not in cache:
+            cache[name] = testinfra.get_host(
+                f"ansible://{name}", ansible_inventory=str(lab.inventory_yml)
+            )
+        return cache[name]
+
+    return get

@@ -11,7 +11,8 @@ Public API (used by the CLI, the lab tests and the drill runner)::
     lab.heal_site("region-a-dc1")
     lab.cut_link("region-a-dc1", "region-b-dr", silent=False)  # link down
     lab.heal_link("region-a-dc1", "region-b-dr")
-    repoint(lab, "hotline", "region-a-dc2")   # govcloud.lab.dns
+    repoint(lab, "hotline", "region-a-dc2")   # govcloud.lab.dns; resolve(lab, host, name)
+    lab.in_fabric()                  # context manager: this thread joins the fabric netns
     lab.down()
 
 Nothing here runs at import time.

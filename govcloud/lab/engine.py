@@ -29,7 +29,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -400,6 +400,21 @@ class Lab:
                            f"{res.stderr}")
         return res
 
+    @contextlib.contextmanager
+    def in_fabric(self) -> Iterator[None]:
+        """Move the calling thread into the fabric namespace for the ``with`` block.
+
+        Tests use it so testinfra's ssh (and anything else they spawn) runs from inside
+        the lab, exactly like ``ip netns exec <lab>-fabric``; the thread returns to its
+        own namespace afterwards.
+        """
+        with open("/proc/thread-self/ns/net") as home, open(f"/run/netns/{self.fabric}") as fab:
+            _setns(fab.fileno())
+            try:
+                yield
+            finally:
+                _setns(home.fileno())
+
     def leader(self, host: str) -> int:
         """The PID (in our PID namespace) of the host's systemd."""
         info = self._state().get("hosts", {}).get(host)
@@ -413,13 +428,14 @@ class Lab:
         raise LabError(f"host {host}: no systemd under nspawn {pid}")
 
     def exec_on(self, host: str, cmd: str | list[str], check: bool = False,
-                timeout: float | None = 120) -> subprocess.CompletedProcess[str]:
+                timeout: float | None = 120,
+                input: str | None = None) -> subprocess.CompletedProcess[str]:
         """Run ``cmd`` on a lab host (via its namespaces; works even when the host is cut off)."""
         argv = ["/bin/sh", "-c", cmd] if isinstance(cmd, str) else cmd
         full = ["nsenter", "-t", str(self.leader(host)), "-m", "-u", "-i", "-n", "-p", "-r", "-w",
                 "/usr/bin/env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
                 "LANG=C.UTF-8", *argv]
-        res = subprocess.run(full, capture_output=True, text=True, timeout=timeout)
+        res = subprocess.run(full, capture_output=True, text=True, timeout=timeout, input=input)
         if check and res.returncode != 0:
             raise LabError(f"{host}: {argv} failed ({res.returncode}): {res.stderr.strip()}")
         return res
@@ -527,7 +543,7 @@ def tbf_args(link: LinkPath) -> list[str]:
 
 
 def hosts_file(topo: Topology, host: Host) -> str:
-    lines = ["127.0.0.1 localhost", f"127.0.1.1 {host.name}.{topo.domain} {host.name}"]
+    lines = ["127.0.0.1 localhost", f"{host.address} {host.name}.{topo.domain} {host.name}"]
     return "\n".join(lines) + "\n"
 
 
@@ -554,6 +570,15 @@ def _raise_inotify_limits(say: Callable[[str], None]) -> None:
         if have < want:
             path.write_text(str(want))
             say(f"  raised fs.inotify.{key} {have} -> {want} (one systemd per lab host)")
+
+
+def _setns(fd: int) -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, 0x40000000) != 0:  # CLONE_NEWNET
+        err = ctypes.get_errno()
+        raise LabError(f"setns failed: {os.strerror(err)}")
 
 
 def list_netns() -> list[str]:

@@ -132,10 +132,11 @@ def _charts(report: Report, out: Path) -> dict[str, str]:
     # whole cloud: cost per department per month, stacked
     fig, ax = plt.subplots(figsize=(9, 4.5))
     bottom = [0.0] * len(report.months)
-    for d in report.departments():
+    palette = plt.get_cmap("tab20")  # 20 distinct colours: one per department
+    for i, d in enumerate(report.departments()):
         vals = [float(report.cost(d.name, m)) for m in report.months]
         if any(vals):
-            ax.bar(report.months, vals, bottom=bottom, label=d.name)
+            ax.bar(report.months, vals, bottom=bottom, label=d.name, color=palette(i % 20))
             bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
     ax.set_ylabel(f"cost ({report.prices.currency})")
     ax.set_title("Monthly cost per department (whole cloud)")

@@ -144,13 +144,18 @@ def apply(data: Data | None = None) -> None:
                                src=str(TEMPLATES / "audit.rules.j2"),
                                dest="/etc/audit/rules.d/50-govcloud.rules", mode="640", d=d)
         # the kernel audit interface exists only in the machine's initial namespaces:
-        # inside a container the rules are compiled and checked, not loaded
+        # inside a container the rules are compiled (augenrules) and checked, not loaded.
+        # Compile whenever the compiled file lacks our rules, not only when the source
+        # changed: a run interrupted between the two steps heals on the next run.
         virt = host.get_fact(Command, command="systemd-detect-virt --container || true")
+        compiled = host.get_fact(
+            Command, command="grep -c -- '-k privileged' /etc/audit/audit.rules || true")
         server.shell(name="compile audit rules (augenrules)",
-                     commands=["augenrules --check >/dev/null 2>&1 || augenrules --load "
-                               "|| test -f /etc/audit/audit.rules"],
-                     _if=rules.did_change)
+                     commands=["augenrules", "grep -q -- '-k privileged' /etc/audit/audit.rules"],
+                     _if=lambda: rules.did_change() or compiled.strip() in ("", "0"))
         if virt.strip() in ("", "none"):
+            systemd.service(name="auditd running, rules loaded", service="auditd",
+                            running=True, enabled=True, restarted=True, _if=rules.did_change)
             systemd.service(name="auditd running", service="auditd", running=True,
                             enabled=True)
 

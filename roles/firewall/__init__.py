@@ -98,6 +98,7 @@ def apply(data: Data | None = None) -> None:
     from io import StringIO
 
     from pyinfra import host
+    from pyinfra.facts.server import Command
     from pyinfra.operations import apt, files, server, systemd
 
     d = data or Data.model_validate(host.data.get("firewall"))
@@ -105,9 +106,14 @@ def apply(data: Data | None = None) -> None:
     files.directory(name="/etc/govcloud", path="/etc/govcloud", mode="755")
     staged = files.put(name="stage ruleset (generated from the flow matrix)",
                        src=StringIO(render(d)), dest="/etc/govcloud/nftables.conf", mode="640")
+    # load when the staged file changed, or when what is live is not what was staged (a
+    # failed validation last time, a reboot without the unit, a hand edit): self-healing
+    live = host.get_fact(Command, command=(
+        "cmp -s /etc/govcloud/nftables.conf /etc/nftables.conf && "
+        "nft list table inet govcloud >/dev/null 2>&1 && echo loaded || echo stale"))
     server.shell(name="validate (nft -c), install and load the ruleset",
                  commands=["nft -c -f /etc/govcloud/nftables.conf",
                            "install -m 0640 /etc/govcloud/nftables.conf /etc/nftables.conf",
                            "nft -f /etc/nftables.conf"],
-                 _if=staged.did_change)
+                 _if=lambda: staged.did_change() or live.strip() != "loaded")
     systemd.service(name="nftables loads the ruleset at boot", service="nftables", enabled=True)
