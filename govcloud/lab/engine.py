@@ -525,6 +525,7 @@ class Lab:
                    "nspawn": "running" if alive else "down",
                    "ssh": "ok" if f"{h.address}:22" in reach else "-", "systemd": "-",
                    "failed": ""}
+            row["services"] = "-"
             if alive:
                 res = self.exec_on(h.name, "systemctl is-system-running; "
                                    "systemctl list-units --failed --plain --no-legend "
@@ -532,11 +533,32 @@ class Lab:
                 lines = res.stdout.split()
                 row["systemd"] = lines[0] if lines else "?"
                 row["failed"] = ",".join(lines[1:])
+                services = role_services(h)
+                if services:
+                    res = self.exec_on(h.name, ["systemctl", "is-active", *services], timeout=20)
+                    states = res.stdout.split()
+                    bad = [f"{s}:{st}" for s, st in zip(services, states, strict=False)
+                           if st != "active"]
+                    up = len(services) - len(bad)
+                    row["services"] = f"{up}/{len(services)}" + (f" {','.join(bad)}" if bad else "")
             rows.append(row)
         return rows
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def role_services(host: Host) -> list[str]:
+    """The systemd units the host's roles declare (``SERVICES`` in each role module)."""
+    from govcloud.lab.inventory import role_module
+
+    out: list[str] = []
+    for role in host.roles:
+        mod = role_module(role)
+        for unit in getattr(mod, "SERVICES", ()) if mod else ():
+            if unit not in out:
+                out.append(unit)
+    return out
 
 
 def link_bridge(link: LinkPath) -> str:
