@@ -10,7 +10,8 @@ policies here are the only allows, one per flow and namespace, generated from
   sites, where the department's replicas and the backup repository live.
 - zone -> zone, ``same_department: false`` (shared services: audit collection, DNS,
   time, bastion operations): to / from the other zone's subnet on this site, never to
-  another department's pods.
+  another department's pods. A flow whose chain starts at the bastion gets no egress
+  from the source zone's pods: the bastion host opens it, not a workload.
 - external -> zone (public internet, e-government WAN, department VPN): from the
   destination zone's own subnet, where the last appliance of the chain (load balancer,
   IPS, VPN gateway) hands the traffic in.
@@ -30,7 +31,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common import Label, tenant_labels
-from govcloud.model import Direction, Flow, FlowMode, Protocol, SiteName, Zone
+from govcloud.model import ApplianceKind, Direction, Flow, FlowMode, Protocol, SiteName, Zone
 from govcloud.model.schema import Port
 
 
@@ -119,7 +120,11 @@ def compile_flows(args: ZoneSegmentationArgs) -> list[_Rule]:
                     rules.append(_Rule(src_ns, dept, src, f"flow-{flow.id}-to-{dst}",
                                        "Egress", peers_out, ports, flow.id))
             else:
-                for dept, ns in by_zone.get(src, []):
+                # A chain that starts at the bastion is opened by the bastion host, never by
+                # the source zone's pods: they get no egress for it (policy
+                # management-via-bastion), only the destination admits the source subnet.
+                via_bastion = bool(flow.chain) and flow.chain[0] == ApplianceKind.BASTION
+                for dept, ns in [] if via_bastion else by_zone.get(src, []):
                     rules.append(_Rule(ns, dept, src, f"flow-{flow.id}-to-{dst}", "Egress",
                                        subnet(dst, [args.site]), ports, flow.id))
                 for dept, ns in by_zone.get(dst, []):

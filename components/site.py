@@ -14,7 +14,7 @@ from components.placement import SystemPlacement, SystemPlacementArgs
 from components.segmentation import ZoneSegmentation, ZoneSegmentationArgs
 from components.tenant import DepartmentTenant, DepartmentTenantArgs, TenantZone
 from govcloud import tenancy
-from govcloud.model import Estate, MlpsLevel, Resources, SiteName, Zone
+from govcloud.model import Estate, Resources, SiteName, Zone
 
 
 @dataclass
@@ -39,7 +39,6 @@ def build_site(
     systems = tenancy.systems_for_stacks(estate) if systems is None else systems
     plan = tenancy.site_plan(estate, site, systems)
     opts = pulumi.ResourceOptions(provider=provider) if provider is not None else None
-    level = {s.name: s.mlps_level for _, s in systems}
 
     tenants: dict[str, DepartmentTenant] = {}
     for dept in estate.departments:
@@ -49,9 +48,7 @@ def build_site(
                 continue
             comps = plan.components.get((name, zone), [])
             backups = plan.backups.get((name, zone), [])
-            levels = [level[c.system] for c in comps] + [level[b.system] for b in backups]
-            top = max(levels, key=lambda m: m.number, default=MlpsLevel.L1)
-            zones[zone] = TenantZone(quota, comps, backups, top)
+            zones[zone] = TenantZone(quota, comps, backups)
         if zones:
             tenants[dept.name] = DepartmentTenant(
                 dept.name, DepartmentTenantArgs(dept, site, zones), opts

@@ -68,7 +68,12 @@ class TenantZone:
     quota: Resources
     components: list[PlacedComponent] = field(default_factory=list)
     backups: list[BackupJob] = field(default_factory=list)
-    mlps_level: MlpsLevel = MlpsLevel.L1
+
+    @property
+    def mlps_level(self) -> MlpsLevel:
+        """The highest MLPS level of what runs or is stored here (namespace label)."""
+        levels = [c.mlps_level for c in self.components] + [b.mlps_level for b in self.backups]
+        return max(levels, key=lambda m: m.number, default=MlpsLevel.L1)
 
     def pod_sizes(self) -> list[PodSize]:
         pods = [c.pod for c in self.components if c.replicas > 0]

@@ -21,6 +21,7 @@ COMMANDS = [
     "plan",
     "tenants",
     "lab",
+    "compliance",
 ]
 
 

@@ -20,6 +20,7 @@ from govcloud.model import (
     Component,
     Department,
     Estate,
+    MlpsLevel,
     PlacementRole,
     Resources,
     SiteName,
@@ -115,6 +116,7 @@ class PlacedComponent:
     role: PlacementRole
     replicas: int  # 0 for a backup (storage-only) copy
     pod: PodSize  # per replica; for a backup copy, storage is the whole copy
+    mlps_level: MlpsLevel
 
     @property
     def zone(self) -> Zone:
@@ -131,6 +133,7 @@ class BackupJob:
     site: SiteName
     schedule: str
     pod: PodSize
+    mlps_level: MlpsLevel
 
 
 def _floor_milli(v: Decimal) -> Decimal:
@@ -173,7 +176,9 @@ def placed_components(
             if c.storage == 0:
                 continue
             n, pod = 0, PodSize(Decimal(0), Decimal(0), Decimal(c.storage * c.replicas))
-        out.append(PlacedComponent(department, system.name, c, site, role, n, pod))
+        out.append(
+            PlacedComponent(department, system.name, c, site, role, n, pod, system.mlps_level)
+        )
     return out
 
 
@@ -187,7 +192,7 @@ def backup_jobs(
     assert tier.backup_job is not None and tier.backup_schedule is not None
     pod = PodSize(tier.backup_job.cpu, Decimal(tier.backup_job.memory))
     return [
-        BackupJob(department, system.name, c, site, tier.backup_schedule, pod)
+        BackupJob(department, system.name, c, site, tier.backup_schedule, pod, system.mlps_level)
         for c in system.components
         if backed_up(c)
     ]

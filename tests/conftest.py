@@ -24,6 +24,18 @@ def estate_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def stack_plans() -> dict:
+    """The offline plan of every site stack (``govcloud.plan.plan_stack``), run once.
+
+    Planning runs the real stack program under Pulumi's mock runtime (several seconds
+    per stack), so tests/components, tests/plan and tests/stacks share this one run.
+    """
+    from govcloud.plan import plan_stack, stack_names
+
+    return {stack: plan_stack(stack) for stack in stack_names()}
+
+
+@pytest.fixture(scope="session")
 def lab(request):
     """The local lab, built and deployed once per session and torn down at the end.
 

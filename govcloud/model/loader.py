@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from govcloud.model import rules
+from govcloud.model import crypto, rules
 from govcloud.model.enums import DrTier, External, SiteName, Zone
 from govcloud.model.problems import EstateError, Problem, field_path
 from govcloud.model.quantity import QuantityError
@@ -212,6 +212,7 @@ def load_estate(root: Path | str | None = None) -> Estate:
     appliances = _parse(AppliancesFile, root / rules.APPLIANCES_FILE, root, problems)
     tiers = _parse(DrTiersFile, root / rules.TIERS_FILE, root, problems)
     operators = _parse(OperatorsFile, root / rules.OPERATORS_FILE, root, problems)
+    crypto_file = _parse(crypto.CryptoFile, root / crypto.CRYPTO_FILE, root, problems)
 
     departments: list[Department] = []
     dept_dir = root / "departments"
@@ -227,6 +228,7 @@ def load_estate(root: Path | str | None = None) -> Estate:
     if problems:
         raise EstateError(problems)
     assert cloud and sites and zones and flows and appliances and tiers and operators
+    assert crypto_file
     estate = Estate.model_construct(
         root=str(root),
         cloud=cloud,
@@ -239,8 +241,10 @@ def load_estate(root: Path | str | None = None) -> Estate:
         tiers=tiers.tiers,
         departments=departments,
         operators=operators.operators,
+        crypto=crypto_file.channels,
     )
     problems = rules.check(estate)
+    problems += crypto.check(estate.crypto, {f.id for f in estate.flows})
     if problems:
         raise EstateError(problems)
     return estate

@@ -591,3 +591,27 @@ def department_over_capacity(estate: Estate) -> Iterator[Problem]:
                         f"{site.name!s}, more than the site can allocate "
                         f"({_fmt(k, alloc[k])})",
                     )
+
+
+# --------------------------------------------------------------------------- DR levels
+
+
+@rule("dr-level-bounds")
+def dr_level_bounds(estate: Estate) -> Iterator[Problem]:
+    """A higher GB/T 20988 level never allows a larger RPO/RTO than a lower one."""
+    inf = float("inf")
+    for i, e in enumerate(estate.editions):
+        levels = sorted(enumerate(e.levels), key=lambda p: p[1].level)
+        for (_, lo), (j, hi) in itertools.pairwise(levels):
+            for what in ("rpo_max_seconds", "rto_max_seconds"):
+                a = getattr(lo, what)
+                b = getattr(hi, what)
+                if (inf if b is None else b) > (inf if a is None else a):
+                    yield Problem(
+                        TIERS_FILE,
+                        field_path("editions", i, "levels", j, what),
+                        "dr-level-bounds",
+                        f"{e.standard} level {hi.level} allows {what} "
+                        f"{'unbounded' if b is None else b}, more than level {lo.level} "
+                        f"({'unbounded' if a is None else a})",
+                    )

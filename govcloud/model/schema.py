@@ -23,6 +23,7 @@ from pydantic import (
     field_validator,
 )
 
+from govcloud.model.crypto import CryptoChannel
 from govcloud.model.enums import (
     AdminRole,
     ApplianceKind,
@@ -285,6 +286,10 @@ class LevelDef(Strict):
     title: str
     rpo: str
     rto: str
+    # Machine-readable upper bounds of the level's ranges (None = the standard sets no
+    # upper bound, e.g. "RTO 2 days or more"); policies compare tiers' targets with them.
+    rpo_max_seconds: int | None = Field(default=None, ge=0)
+    rto_max_seconds: int | None = Field(default=None, ge=0)
 
 
 class Edition(Strict):
@@ -470,6 +475,7 @@ class Estate(Strict):
     tiers: list[TierDef]
     departments: list[Department]
     operators: list[Operator]
+    crypto: list[CryptoChannel] = Field(default=[], description="crypto profile (crypto.yaml)")
 
     # ---- look-ups (the only way other layers should reach into the estate)
 

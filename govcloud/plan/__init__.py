@@ -16,6 +16,7 @@ from govcloud.plan.engine import (
     StackPlan,
     plan_stack,
     read_stack_config,
+    run_program,
     stack_names,
 )
 
@@ -26,5 +27,6 @@ __all__ = [
     "StackPlan",
     "plan_stack",
     "read_stack_config",
+    "run_program",
     "stack_names",
 ]

@@ -327,6 +327,23 @@ CASES = {
         "backup-job-schedule", "dr-tiers.yaml", "tiers[1].backup_schedule",
         "tier warm-standby sets backup_job but not backup_schedule",
     ),
+    # ---- dr-level-bounds: a higher GB/T 20988 level never allows more than a lower one
+    "level-6-looser-than-5": _bad(
+        set_("dr-tiers.yaml", ("editions", 0, "levels", 5, "rpo_max_seconds"), 3600),
+        "dr-level-bounds", "dr-tiers.yaml", "editions[0].levels[5].rpo_max_seconds",
+        "level 6 allows rpo_max_seconds 3600, more than level 5 (1800)",
+    ),
+    # ---- crypto profile (crypto.yaml): channels name a real flow, transit xor at rest
+    "crypto-unknown-flow": _bad(
+        set_("crypto.yaml", ("channels", Key("ops-ssh"), "flow"), "no-such-flow"),
+        "crypto-unknown-flow", "crypto.yaml", ("channels", Key("ops-ssh"), "flow"),
+        "channel ops-ssh protects flow 'no-such-flow'", "flows.yaml does not define",
+    ),
+    "crypto-transit-and-rest": _bad(
+        set_("crypto.yaml", ("channels", Key("ops-ssh"), "stores"), ["database"]),
+        "crypto-channel-target", "crypto.yaml", ("channels", Key("ops-ssh")),
+        "must name exactly one of 'flow' (in transit) or 'stores' (at rest)",
+    ),
     "over-public-ips": _bad(
         set_(HEALTH, (*APPOINTMENT, "public_ips"), 300),
         "department-over-capacity", HEALTH, "systems",
