@@ -22,6 +22,7 @@ COMMANDS = [
     "tenants",
     "lab",
     "compliance",
+    "drill",
 ]
 
 

@@ -36,7 +36,7 @@ def stack_plans() -> dict:
 
 
 @pytest.fixture(scope="session")
-def lab():
+def lab(request):
     """The local lab, built and deployed once per session and torn down at the end.
 
     Only `lab`- and `drill`-marked tests use it (it needs root and minutes). The
@@ -61,12 +61,19 @@ def lab():
     instance = Lab()
     keep = os.environ.get("GOVCLOUD_LAB_KEEP") == "1"
     reuse = keep and instance.is_up()
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+
+    def say(msg: str) -> None:  # lab timings reach the CI log even with capture on
+        with capture.global_and_fixture_disabled():
+            print(msg, flush=True)
+
     if not reuse:
         if instance.is_up():
-            instance.down()
-        instance.up()
+            instance.down(say=say)
+        say("")
+        instance.up(say=say)
     try:
-        result = deploy(instance)
+        result = deploy(instance, say=say)
         assert result.ok, f"first deploy failed: {result.summary()} (see {result.log})"
         instance.first_deploy = result
         instance.fresh = not reuse
@@ -76,7 +83,7 @@ def lab():
             yield instance
     finally:
         if not keep:
-            left = instance.down()
+            left = instance.down(say=say)
             assert not left, f"lab down left {left}"
 
 

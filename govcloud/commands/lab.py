@@ -59,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
                 print(json.dumps(rows, indent=2))
                 return 0
             print(f"lab {lab.name}: {'up' if lab.is_up() else 'down'}")
-            cols = ["host", "site", "zone", "address", "nspawn", "ssh", "systemd", "failed",
-                    "roles"]
+            cols = ["host", "site", "zone", "address", "nspawn", "ssh", "systemd", "services",
+                    "failed", "roles"]
             widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in cols}
             print("  ".join(c.ljust(widths[c]) for c in cols))
             for r in rows:

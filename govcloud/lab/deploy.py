@@ -88,21 +88,23 @@ def deploy(lab: Lab, limit: str | None = None, roles: list[str] | None = None,
     if roles:
         env["GOVCLOUD_ROLES"] = ",".join(roles)
     t0 = time.monotonic()
-    res = subprocess.run(["ip", "netns", "exec", lab.fabric, *cmd], cwd=REPO,
-                         capture_output=True, text=True,
-                         env={**_base_env(), **env})
+    # streamed to the log as it runs (tail -f it to watch a long first deploy)
+    with open(log, "w") as fh:
+        rc = subprocess.run(["ip", "netns", "exec", lab.fabric, *cmd], cwd=REPO,
+                            stdout=fh, stderr=subprocess.STDOUT, text=True,
+                            env={**_base_env(), **env}).returncode
     seconds = time.monotonic() - t0
-    log.write_text(res.stdout + "\n--- stderr ---\n" + res.stderr)
-    out = parse_results(res.stdout + "\n" + res.stderr)
-    out.seconds, out.log, out.returncode = seconds, log, res.returncode
-    out.ok = out.ok and res.returncode == 0
+    text = log.read_text()
+    out = parse_results(text)
+    out.seconds, out.log, out.returncode = seconds, log, rc
+    out.ok = out.ok and rc == 0
     if callable(say):
         say(f"deploy #{n}: {out.summary()} (log: {log})")
         for op in out.error_ops:
             say(f"  error in: {op}")
         if not out.ok and not out.error_ops:
-            tail = "\n".join((res.stdout + res.stderr).strip().splitlines()[-15:])
-            say(f"  pyinfra exited {res.returncode}:\n{tail}")
+            tail = "\n".join(text.strip().splitlines()[-15:])
+            say(f"  pyinfra exited {rc}:\n{tail}")
     return out
 
 

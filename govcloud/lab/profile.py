@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from govcloud.model import Estate, EstateError, Problem, SiteName, Zone
+from govcloud.model import ApplianceKind, Estate, EstateError, Problem, SiteName, Zone
 from govcloud.model.loader import _parse
 from govcloud.model.problems import field_path
 
@@ -41,6 +41,19 @@ RESERVED_ROLES = (
 )
 
 Function = str
+
+#: Roles that stand in for an estate security appliance: a lab host may run one only on a
+#: site where the estate has that appliance (the lab mirrors the estate, never invents).
+ROLE_APPLIANCE: dict[str, ApplianceKind] = {
+    "firewall": ApplianceKind.FIREWALL,
+    "waf": ApplianceKind.WAF,
+    "ids": ApplianceKind.IDS,
+    "loadbalancer": ApplianceKind.LOAD_BALANCER,
+    "gatekeeper": ApplianceKind.GATEKEEPER,
+    "bastion": ApplianceKind.BASTION,
+    "log_audit": ApplianceKind.LOG_AUDIT,
+    "db_audit": ApplianceKind.DB_AUDIT,
+}
 
 
 class _Strict(BaseModel):
@@ -143,6 +156,13 @@ def check_profile(profile: LabProfile, estate: Estate) -> list[Problem]:
             if role not in RESERVED_ROLES and not (_roles_dir() / role / "__init__.py").is_file():
                 problems.append(Problem(f, field_path("hosts", i, "roles", j), "unknown-role",
                                         f"role {role!r} is neither reserved nor in roles/"))
+            kind = ROLE_APPLIANCE.get(role)
+            for site in spec.sites if kind else ():
+                if not estate.appliances_at(site, kind):
+                    problems.append(Problem(
+                        f, field_path("hosts", i, "roles", j), "lab-appliance-missing",
+                        f"role {role} stands in for a {kind} appliance, but the estate has "
+                        f"none at {site} (appliances.yaml)"))
     for site in estate.sites:
         if routers.get(site.name, 0) != 1:
             problems.append(Problem(f, "hosts", "lab-router",

@@ -8,12 +8,13 @@ This role owns only the audit configuration; the database itself belongs to the
 PostgreSQL / Patroni roles. It provides:
 
 - ``settings(data)``: the PostgreSQL parameters (``shared_preload_libraries``,
-  ``pgaudit.*``, syslog destination). For a Debian cluster (``manager = "debian"``)
-  the deploy writes them as a ``conf.d`` drop-in and restarts the cluster when pgaudit
-  is not loaded yet. A Patroni member (``manager = "patroni"``, chosen from the host's
-  roles) gets its postgresql.conf from Patroni, which reads no conf.d: the Patroni role
+  ``pgaudit.*``, syslog destination). For a Debian cluster the deploy writes them as a
+  ``conf.d`` drop-in and restarts the cluster when pgaudit is not loaded yet. A Patroni
+  member gets its postgresql.conf from Patroni, which reads no conf.d: the Patroni role
   merges ``settings(host.data.db_audit)`` into its ``postgresql.parameters``, so the
-  server starts with pgaudit from bootstrap on and never needs a restart for it;
+  server starts with pgaudit from bootstrap on and never needs a restart for it.
+  ``manager = "auto"`` (default) tells the two apart on the host when the operations
+  run (a Patroni config present -> Patroni), after the database roles before it ran;
 - ``CREATE EXTENSION pgaudit`` on the primary once pgaudit is loaded (guarded: zero
   changes when present or on a standby).
 
@@ -45,7 +46,7 @@ class Data(BaseModel):
 
     pg_version: str = PG_VERSION
     cluster: str = "main"
-    manager: Literal["debian", "patroni"] = "debian"
+    manager: Literal["auto", "debian", "patroni"] = "auto"
     audit: bool = True
     log_classes: list[str] = ["ddl", "role", "write", "misc_set"]
     log_relation: bool = True
@@ -98,8 +99,8 @@ def settings(d: Data) -> dict[str, str]:
 
 
 def data_for(estate: Estate, host: Any) -> Data:
-    """Secure defaults; who writes postgresql.conf follows from the host's roles."""
-    return Data(manager="patroni" if host.has_role("patroni") else "debian")
+    """Secure defaults; who writes postgresql.conf is found on the host (``auto``)."""
+    return Data()
 
 
 def render(name: str, data: Data) -> str:
@@ -126,29 +127,37 @@ def apply(data: Data | None = None) -> None:
 
     d = data or Data.model_validate(host.data.get("db_audit"))
     apt.packages(name="pgaudit", packages=list(PACKAGES), update=False, no_recommends=True)
-    if d.manager == "debian":
-        files.directory(name="conf.d", path=d.conf_dir, user="postgres", group="postgres",
-                        mode="755")
-        files.put(name="pgaudit drop-in", src=StringIO(render("pgaudit.conf.j2", d)),
-                  dest=f"{d.conf_dir}/50-govcloud-pgaudit.conf", user="postgres",
-                  group="postgres", mode="644")
-    if not d.audit:
-        return
 
     def live(sql: str, tag: str) -> str:
         # a command string of its own per call site, so no plan-time fact answers it
         return host.get_fact(Command, command=f"true {tag}; {_psql(sql)}").strip()
 
+    def debian() -> bool:
+        if d.manager != "auto":
+            return d.manager == "debian"
+        found = host.get_fact(Command, command="true manager-check; test -e /etc/patroni/"
+                              f"{d.pg_version}-{d.cluster}.yml && echo patroni || echo debian")
+        return found.strip() == "debian"
+
+    files.directory(name="conf.d", path=d.conf_dir, user="postgres", group="postgres",
+                    mode="755", _if=debian)
+    files.put(name="pgaudit drop-in", src=StringIO(render("pgaudit.conf.j2", d)),
+              dest=f"{d.conf_dir}/50-govcloud-pgaudit.conf", user="postgres",
+              group="postgres", mode="644", _if=debian)
+    if not d.audit:
+        return
+
     def plain_cluster_needs_restart() -> bool:
+        if not debian():
+            return False
         active = host.get_fact(
             Command, command=f"true restart-check; systemctl is-active {d.unit} || true")
         if active.strip() != "active":
             return False  # Patroni-managed or stopped: its own start reads the settings
         return "pgaudit" not in live("show shared_preload_libraries", "preload-check")
 
-    if d.manager == "debian":
-        server.shell(name="restart PostgreSQL to load pgaudit (shared_preload_libraries)",
-                     commands=[f"systemctl restart {d.unit}"], _if=plain_cluster_needs_restart)
+    server.shell(name="restart PostgreSQL to load pgaudit (shared_preload_libraries)",
+                 commands=[f"systemctl restart {d.unit}"], _if=plain_cluster_needs_restart)
     if d.create_extension:
         def extension_missing() -> bool:
             state = live("select case when not current_setting('shared_preload_libraries') "

@@ -155,3 +155,18 @@ def test_adding_a_host_in_the_profile_only(estate_copy):
     ids = topo.host("dc2-ids")
     assert ipaddress.ip_address(ids.address) in est.zone("security-management").network(
         SiteName.DC2)
+
+
+def test_appliance_roles_need_the_appliance_on_the_site(estate):
+    """A lab host may only stand in for an appliance the estate has on that site."""
+    from govcloud.lab.profile import check_profile
+    from govcloud.model import ApplianceKind
+
+    profile = load_profile(estate)
+    assert check_profile(profile, estate) == []
+    fewer = estate.model_copy(update={"appliances": [
+        a for a in estate.appliances
+        if not (a.kind == ApplianceKind.WAF and a.site == SiteName.DC2)]})
+    problems = check_profile(profile, fewer)
+    assert {p.rule for p in problems} == {"lab-appliance-missing"}
+    assert all("region-a-dc2" in p.message and p.file == "lab.yaml" for p in problems)

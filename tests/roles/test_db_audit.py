@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from pydantic import ValidationError
 
@@ -23,17 +21,9 @@ def test_every_pg_host_gets_the_audit_defaults(estate: Estate, topo: Topology) -
     assert hosts and all(h.has_role("patroni") or h.has_role("postgres") for h in hosts)
     for h in hosts:
         d = db_audit.data_for(estate, h)
-        # Patroni writes postgresql.conf on these hosts: no Debian conf.d, same settings
-        assert d.manager == ("patroni" if h.has_role("patroni") else "debian")
-        assert d == db_audit.Data(manager=d.manager)
-
-
-def test_plain_cluster_uses_the_debian_dropin(estate: Estate, topo: Topology) -> None:
-    host = topo.with_role("db_audit")[0]
-    plain = dataclasses.replace(host, roles=("baseline", "postgres", "db_audit"))
-    d = db_audit.data_for(estate, plain)
-    assert d.manager == "debian"
-    assert d.conf_dir == "/etc/postgresql/15/main/conf.d"
+        # Debian conf.d or Patroni is told apart on the host when the deploy runs
+        assert d == db_audit.Data() and d.manager == "auto"
+        assert d.conf_dir == "/etc/postgresql/15/main/conf.d"
 
 
 def test_settings_load_pgaudit_and_ship_to_syslog() -> None:
