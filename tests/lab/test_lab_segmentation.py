@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from govcloud.lab.segmentation import expected, observe, pairs, probe_ports, render
+from govcloud.model import Zone
 
 pytestmark = pytest.mark.lab
 
@@ -30,8 +31,21 @@ def test_zone_matrix_matches_the_model(lab, estate, capsys):
 
 
 def test_drops_are_counted_and_logged_on_the_router(lab):
-    res = lab.exec_on("dc1-fw", "nft list chain inet govcloud forward", check=True)
-    tail = [line for line in res.stdout.splitlines() if "govcloud-drop forward" in line]
-    assert tail, res.stdout
-    packets = int(tail[0].split("packets")[1].split()[0])
-    assert packets > 0
+    """A refused probe (internet zone -> extranet ssh) raises the logged-drop counter."""
+    import json
+
+    from govcloud.lab.segmentation import CONNECTOR, representatives
+
+    def dropped() -> int:
+        res = lab.exec_on("dc1-fw", "nft list chain inet govcloud forward", check=True)
+        tail = [line for line in res.stdout.splitlines() if "govcloud-drop forward" in line]
+        assert tail, res.stdout
+        return int(tail[0].split("packets")[1].split()[0])
+
+    reps = representatives(lab.topology, "region-a-dc1")
+    src, dst = reps[Zone.INTERNET], reps[Zone.EXTRANET]
+    before = dropped()
+    res = lab.exec_on(src.name, ["/usr/bin/python3", "-c", CONNECTOR,
+                                 json.dumps([[dst.address, 22]]), "2"], check=True)
+    assert json.loads(res.stdout) == ["timeout"]
+    assert dropped() > before
