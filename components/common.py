@@ -8,26 +8,13 @@ template carries the system/component/placement/DR-tier/MLPS labels too.
 from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from enum import StrEnum
 from typing import Any
 
-from govcloud.model import SiteName, Zone
+from govcloud.model import Label, SiteName, Zone
 
 # Kubernetes minor version the manifests target: Pod Security "enforce-version" and the
 # schema the offline plan validates against (kubernetes-validate) are both this one.
 KUBERNETES_VERSION = "1.30"
-
-
-class Label(StrEnum):
-    DEPARTMENT = "govcloud.io/department"
-    ZONE = "govcloud.io/zone"
-    SITE = "govcloud.io/site"
-    SYSTEM = "govcloud.io/system"
-    COMPONENT = "govcloud.io/component"
-    DR_TIER = "govcloud.io/dr-tier"
-    PLACEMENT = "govcloud.io/placement"
-    MLPS_LEVEL = "govcloud.io/mlps-level"
-    MANAGED_BY = "app.kubernetes.io/managed-by"
 
 
 MANAGED_BY = "govcloud"

@@ -12,17 +12,18 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from govcloud.model import Estate, External, Zone
+from govcloud.model import Estate, External, Label, Zone
 from policies.core import Resource
 
-DEPARTMENT = "govcloud.io/department"
-ZONE = "govcloud.io/zone"
-SITE = "govcloud.io/site"
-SYSTEM = "govcloud.io/system"
-COMPONENT = "govcloud.io/component"
-DR_TIER = "govcloud.io/dr-tier"
-PLACEMENT = "govcloud.io/placement"
-MLPS_LEVEL = "govcloud.io/mlps-level"
+# Label keys come from the model (the contract the components write to).
+DEPARTMENT = Label.DEPARTMENT.value
+ZONE = Label.ZONE.value
+SITE = Label.SITE.value
+SYSTEM = Label.SYSTEM.value
+COMPONENT = Label.COMPONENT.value
+DR_TIER = Label.DR_TIER.value
+PLACEMENT = Label.PLACEMENT.value
+MLPS_LEVEL = Label.MLPS_LEVEL.value
 
 NAMESPACE = "Namespace"
 NETWORK_POLICY = "NetworkPolicy"

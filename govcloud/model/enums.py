@@ -136,3 +136,21 @@ class AdminRole(StrEnum):
     SYSTEM = "system-admin"
     AUDIT = "audit-admin"
     SECURITY = "security-admin"
+
+
+class Label(StrEnum):
+    """Kubernetes label keys: the contract between the stacks and the policies.
+
+    Components put them on every object they create; policies find tenants, zones and
+    placements by them. Declared here, once, because both layers read the model.
+    """
+
+    DEPARTMENT = "govcloud.io/department"
+    ZONE = "govcloud.io/zone"
+    SITE = "govcloud.io/site"
+    SYSTEM = "govcloud.io/system"
+    COMPONENT = "govcloud.io/component"
+    DR_TIER = "govcloud.io/dr-tier"
+    PLACEMENT = "govcloud.io/placement"
+    MLPS_LEVEL = "govcloud.io/mlps-level"
+    MANAGED_BY = "app.kubernetes.io/managed-by"
