@@ -94,6 +94,10 @@ def apply(data: Data | None = None) -> None:
         ],
         _if=cfg.did_change,
     )
+    # A new member's start only completes once a quorum of its peers is up, and pyinfra
+    # starts all members at once: the first attempt can time out on every member while
+    # the others are still coming up. Retry (as systemd's Restart=on-failure does)
+    # instead of failing the host out of the rest of the deploy.
     systemd.service(
         name="etcd running",
         service="etcd",
@@ -101,6 +105,8 @@ def apply(data: Data | None = None) -> None:
         enabled=True,
         restarted=False,
         _if=cfg.did_not_change,
+        _retries=6,
+        _retry_delay=5,
     )
     systemd.service(
         name="etcd (re)started",
@@ -109,4 +115,6 @@ def apply(data: Data | None = None) -> None:
         enabled=True,
         restarted=True,
         _if=cfg.did_change,
+        _retries=6,
+        _retry_delay=5,
     )
