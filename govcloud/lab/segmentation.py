@@ -27,6 +27,9 @@ from govcloud.model import Estate, Protocol, SiteName, Zone
 LISTENER = r"""
 import socket, sys, threading, time
 ports = [int(p) for p in sys.argv[1].split(",")]
+# bind the probed address, not the wildcard: a wildcard bind is refused next to a real
+# service on a specific address and the same port (HAProxy on a keepalived VIP:8080)
+addr = sys.argv[3]
 def serve(s):
     while True:
         try:
@@ -36,7 +39,7 @@ def serve(s):
 for p in ports:
     s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        s.bind(("0.0.0.0", p)); s.listen(128)
+        s.bind((addr, p)); s.listen(128)
     except OSError:
         continue  # a real service already listens there
     threading.Thread(target=serve, args=(s,), daemon=True).start()
@@ -127,11 +130,12 @@ def observe(lab: Lab, todo: list[Pair], ports: list[int],
     dests = {p.destination.name: p.destination for p in todo}
     portlist = ",".join(map(str, ports))
     unit = f"{UNIT}-{int(time.time())}"
-    for name in dests:
+    for name, dest in dests.items():
         lab.exec_on(name, f"systemctl stop '{UNIT}-*' 2>/dev/null; cat > /run/{UNIT}.py",
                     input=LISTENER, check=True)
         lab.exec_on(name, f"systemd-run --quiet --collect --unit={unit} "
-                          f"/usr/bin/python3 /run/{UNIT}.py {portlist} 600", check=True)
+                          f"/usr/bin/python3 /run/{UNIT}.py {portlist} 600 {dest.address}",
+                    check=True)
     try:
         # every listener must answer from the fabric (on-link, no firewall in the path)
         targets = [f"{h.address}:{port}" for h in dests.values() for port in ports]
