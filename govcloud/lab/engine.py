@@ -176,6 +176,8 @@ class Lab:
             timer.step(f"boot {len(topo.hosts)} hosts (nspawn)")
             self.wait_ssh()
             timer.step("sshd reachable from the fabric")
+            self.permit_sessions()
+            timer.step("user sessions permitted")
             from govcloud.lab import inventory
 
             inventory.write_lab_inventories(self)
@@ -330,6 +332,27 @@ class Lab:
                     if not _alive(info["pid"])]
             raise LabError(f"sshd not reachable: {res.stdout.strip()} {res.stderr.strip()}"
                            + (f"; nspawn exited for {dead}" if dead else ""))
+
+    def permit_sessions(self) -> None:
+        """Make sure every host lets non-root users log in.
+
+        With a few dozen hosts booting at once, ``systemd-user-sessions.service`` can
+        fail with 219/CGROUP on one of them and leave ``/run/nologin`` in place: sshd
+        then refuses every service account (pgBackRest's repository SSH was the one
+        that hit it). Starting the unit again is a no-op where it already ran.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        def permit(name: str) -> tuple[str, int, str]:
+            res = self.exec_on(name, "systemctl start systemd-user-sessions.service "
+                                     "&& ! test -e /run/nologin", timeout=60)
+            return name, res.returncode, res.stderr.strip()
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            failed = [r for r in pool.map(permit, [h.name for h in self.topology.hosts])
+                      if r[1] != 0]
+        if failed:
+            raise LabError(f"user sessions still refused on: {failed}")
 
     # ------------------------------------------------------------------ down
 
