@@ -169,13 +169,14 @@ def _stanza(io: LabIO, tier: datatier.DataTier, say: Callable[[str], None]) -> N
 
 
 def _app_schema(io: LabIO, tier: datatier.DataTier) -> None:
-    """The service creates its table on first use; make sure that happened once."""
+    """The service creates its table on first database use (``/ready``; ``/health``
+    never touches the database); make sure that happened once."""
     for app in tier.apps:
         if app.site in {m.site for m in tier.primary_region_members}:
             io.run(
                 app.name,
                 f'python3 -c "import urllib.request;urllib.request.urlopen('
-                f"'http://127.0.0.1:{tier.app_port}/health', timeout=5)\"",
+                f"'http://127.0.0.1:{tier.app_port}/ready', timeout=5)\"",
                 timeout=15,
             )
 
