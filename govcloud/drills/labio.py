@@ -89,8 +89,6 @@ class LabIO:
                     cwd="/",
                 )
             else:
-                # exec_on's PATH has no /usr/local: runbook helpers live there
-                cmd = f"export PATH=/usr/local/sbin:/usr/local/bin:$PATH\n{cmd}"
                 res = self.lab.exec_on(host, ["/bin/bash", "-c", cmd], timeout=timeout)
         except subprocess.TimeoutExpired:
             return Result(124, "", f"timed out after {timeout:.0f}s")

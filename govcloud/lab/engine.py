@@ -41,6 +41,9 @@ STATE_ROOT = Path(os.environ.get("GOVCLOUD_LAB_STATE", "/var/lib/govcloud-lab"))
 NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,11}$")
 
 
+# Debian's root PATH: runbook helpers (patroni-check) live in /usr/local/bin
+HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 class LabError(RuntimeError):
     """An operator-facing lab failure (the CLI prints it without a traceback)."""
 
@@ -464,8 +467,7 @@ class Lab:
         """Run ``cmd`` on a lab host (via its namespaces; works even when the host is cut off)."""
         argv = ["/bin/sh", "-c", cmd] if isinstance(cmd, str) else cmd
         full = ["nsenter", "-t", str(self.leader(host)), "-m", "-u", "-i", "-n", "-p", "-r", "-w",
-                "/usr/bin/env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
-                "LANG=C.UTF-8", *argv]
+                "/usr/bin/env", "-i", f"PATH={HOST_PATH}", "HOME=/root", "LANG=C.UTF-8", *argv]
         res = subprocess.run(full, capture_output=True, text=True, timeout=timeout, input=input)
         if check and res.returncode != 0:
             raise LabError(f"{host}: {argv} failed ({res.returncode}): {res.stderr.strip()}")

@@ -17,12 +17,14 @@ drill reports read them back from the running cluster.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pyinfra import host
 from pyinfra.api import deploy
+from pyinfra.facts.server import Command
 from pyinfra.operations import apt, files, server, systemd
 
 from govcloud import datatier, secrets
@@ -36,18 +38,34 @@ UNIT = f"patroni@{INSTANCE}"
 
 
 class Timings(BaseModel):
-    """Patroni's failover clock. Defaults (30/10/10) give RTO ~26 s; these give ~12 s.
+    """Patroni's failover clock. Defaults (30/10/10) give RTO ~26 s; these ~11 s.
 
-    Cost of the tuning: the leader must renew its key every ``loop_wait`` s, so a DCS or
-    network stall longer than ``retry_timeout`` (4 s) demotes a healthy leader (a
-    needless failover), and the DCS sees ~5x the write rate.
+    A silently lost leader's key expires ``ttl - loop_wait`` to ``ttl`` s after the cut;
+    the survivor then spends up to 2 s asking the lost member's REST API for its WAL
+    position before it promotes. ttl 9 / loop_wait 1 keeps that inside the in-city
+    tier's 15 s with room for the application to reconnect (ttl 10 / loop_wait 2 was
+    measured at 18.8 s including a 6 s application gap, since removed).
+
+    Cost of the tuning: the leader renews its key every second, so a DCS or network
+    stall longer than ``retry_timeout`` (4 s) demotes a healthy leader (a needless
+    failover), and the DCS sees ~10x Patroni's default write rate. Patroni requires
+    ``loop_wait + 2 * retry_timeout <= ttl``; the model refuses timings that break it.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    ttl: int = 10
-    loop_wait: int = 2
+    ttl: int = 9
+    loop_wait: int = 1
     retry_timeout: int = 4
+
+    @model_validator(mode="after")
+    def _patroni_rule(self) -> Timings:
+        if self.loop_wait + 2 * self.retry_timeout > self.ttl:
+            raise ValueError(
+                f"loop_wait + 2*retry_timeout must be <= ttl "
+                f"({self.loop_wait} + 2*{self.retry_timeout} > {self.ttl})"
+            )
+        return self
 
 
 class Data(BaseModel):
@@ -110,6 +128,32 @@ def _etcd_peer(tier: datatier.DataTier, me: Any) -> Any:
     if me in tier.etcd_b or me in tier.etcd_a:
         return me
     return tier.etcd_b[0] if tier.cluster_of(me) == "b" and tier.etcd_b else tier.etcd_a[0]
+
+
+def dcs_settings(d: Data) -> dict[str, Any]:
+    """The dynamic settings this role owns in the DCS (``standby_cluster`` it does not:
+    promoting region B removes it, and a deploy must not undo a DR decision)."""
+    return {
+        **d.timings.model_dump(),
+        "synchronous_mode": d.synchronous_mode,
+        "synchronous_mode_strict": d.synchronous_mode_strict,
+    }
+
+
+def dcs_drift(live: dict[str, Any] | None, d: Data) -> dict[str, Any]:
+    """Settings whose live DCS value differs from the model; nothing while Patroni is
+    not answering (a cluster still bootstrapping takes them from ``bootstrap.dcs``)."""
+    if not live:
+        return {}
+    return {k: v for k, v in dcs_settings(d).items() if live.get(k) != v}
+
+
+def edit_config_command(d: Data) -> str:
+    sets = " ".join(
+        f"-s {k}={str(v).lower() if isinstance(v, bool) else v}"
+        for k, v in dcs_settings(d).items()
+    )
+    return f"patronictl -c {CONFIG} edit-config --force --quiet {sets}"
 
 
 def passwords(scope: str) -> dict[str, str]:
@@ -183,4 +227,25 @@ def apply(data: Data | None = None) -> None:
         service=UNIT,
         reloaded=True,
         _if=lambda: cfg.did_change() and not started.did_change(),
+    )
+
+    def drift() -> bool:
+        # asked when the operation runs (Patroni may only just have been started), with a
+        # command string of its own so no plan-time fact answers it
+        out = host.get_fact(
+            Command,
+            command="true dcs-drift; /usr/local/bin/patroni-check timings 2>/dev/null || true",
+        )
+        try:
+            live = json.loads(out or "{}")
+        except ValueError:
+            live = {}
+        return bool(dcs_drift(live, d))
+
+    # bootstrap.dcs is read once, when the cluster is created: a changed ttl in the model
+    # reaches a running cluster only through the DCS
+    server.shell(
+        name="DCS failover settings match the model",
+        commands=[edit_config_command(d)],
+        _if=drift,
     )

@@ -66,7 +66,7 @@ def test_patroni_region_a_is_synchronous_with_tuned_timings(estate, hosts) -> No
     cfg = yaml.safe_load(render("patroni", "patroni.yml.j2", d=d, pw=PW))
     dcs = cfg["bootstrap"]["dcs"]
     assert dcs["synchronous_mode"] is True and dcs["synchronous_mode_strict"] is False
-    assert (dcs["ttl"], dcs["loop_wait"], dcs["retry_timeout"]) == (10, 2, 4)
+    assert (dcs["ttl"], dcs["loop_wait"], dcs["retry_timeout"]) == (9, 1, 4)
     assert "standby_cluster" not in dcs
     assert cfg["etcd"]["hosts"] == "10.1.0.11:2379,10.2.0.11:2379,10.3.0.12:2379"
     assert dcs["postgresql"]["use_pg_rewind"] is True
@@ -153,3 +153,31 @@ def test_pgbackrest_repository_in_region_b_with_tier_schedule(estate, hosts) -> 
     conf = render("pgbackrest", "pgbackrest-repo.conf.j2", d=repo, repo_user="pgbackrest",
                   repo_path="/var/lib/pgbackrest")
     assert "pg1-host=10.1.0.11" in conf and "pg3-host=10.3.0.11" in conf
+
+
+def test_patroni_timings_obey_patronis_rule() -> None:
+    from pydantic import ValidationError
+
+    from roles import patroni
+
+    with pytest.raises(ValidationError, match=r"loop_wait \+ 2\*retry_timeout must be <= ttl"):
+        patroni.Timings(ttl=8, loop_wait=1, retry_timeout=4)
+
+
+def test_patroni_dcs_drift_is_reconciled_not_bootstrapped_only(estate, hosts) -> None:
+    """bootstrap.dcs is read once; a running cluster gets model changes via edit-config."""
+    from roles import patroni
+
+    d = patroni.data_for(estate, hosts["dc1-pg"])
+    live = {"ttl": 10, "loop_wait": 2, "retry_timeout": 4, "synchronous_mode": True,
+            "synchronous_mode_strict": False, "standby_cluster": None}
+    assert patroni.dcs_drift(live, d) == {"ttl": 9, "loop_wait": 1}
+    assert patroni.dcs_drift({**live, "ttl": 9, "loop_wait": 1}, d) == {}
+    assert patroni.dcs_drift({}, d) == {}  # Patroni not answering yet: bootstrap applies
+    cmd = patroni.edit_config_command(d)
+    assert cmd.startswith("patronictl -c /etc/patroni/15-main.yml edit-config --force")
+    assert "-s ttl=9 -s loop_wait=1 -s retry_timeout=4" in cmd
+    assert "-s synchronous_mode=true -s synchronous_mode_strict=false" in cmd
+    # a promoted region B (standby_cluster removed) is a DR decision a deploy keeps
+    b = patroni.data_for(estate, hosts["dr-pg"])
+    assert "standby_cluster" not in patroni.edit_config_command(b)
