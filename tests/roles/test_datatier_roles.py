@@ -70,6 +70,8 @@ def test_patroni_region_a_is_synchronous_with_tuned_timings(estate, hosts) -> No
     assert "standby_cluster" not in dcs
     assert cfg["etcd"]["hosts"] == "10.1.0.11:2379,10.2.0.11:2379,10.3.0.12:2379"
     assert dcs["postgresql"]["use_pg_rewind"] is True
+    # pg_rewind's decision needs Patroni's local replication connection (the DC1-loss drill)
+    assert "host replication replicator 127.0.0.1/32 scram-sha-256" in cfg["postgresql"]["pg_hba"]
     assert "archive-push" in dcs["postgresql"]["parameters"]["archive_command"]
     assert cfg["postgresql"]["connect_address"] == "10.1.0.11:5432"
     assert cfg["postgresql"]["parameters"]["unix_socket_directories"] == "/var/run/postgresql"
