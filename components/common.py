@@ -71,22 +71,22 @@ RUN_AS_USER = 10001
 
 def pod_security_context() -> dict[str, Any]:
     return {
-        "run_as_non_root": True,
-        "run_as_user": RUN_AS_USER,
-        "run_as_group": RUN_AS_USER,
-        "fs_group": RUN_AS_USER,
-        "seccomp_profile": {"type": "RuntimeDefault"},
+        "runAsNonRoot": True,
+        "runAsUser": RUN_AS_USER,
+        "runAsGroup": RUN_AS_USER,
+        "fsGroup": RUN_AS_USER,
+        "seccompProfile": {"type": "RuntimeDefault"},
     }
 
 
 def container_security_context() -> dict[str, Any]:
     return {
-        "allow_privilege_escalation": False,
+        "allowPrivilegeEscalation": False,
         "privileged": False,
-        "read_only_root_filesystem": True,
-        "run_as_non_root": True,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
         "capabilities": {"drop": ["ALL"]},
-        "seccomp_profile": {"type": "RuntimeDefault"},
+        "seccompProfile": {"type": "RuntimeDefault"},
     }
 
 

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.common import (
     Label,
@@ -36,6 +35,15 @@ from components.common import (
     namespace_name,
     pod_security_context,
     tenant_labels,
+)
+from components.kube import (
+    CRON_JOB,
+    DEPLOYMENT,
+    PERSISTENT_VOLUME_CLAIM,
+    SECRET,
+    SERVICE,
+    STATEFUL_SET,
+    KubeObject,
 )
 from govcloud.model import ComponentKind, Department, SiteName, System, TierDef
 from govcloud.tenancy import BackupJob, PlacedComponent, PodSize
@@ -80,7 +88,7 @@ class SystemPlacement(pulumi.ComponentResource):
                 workloads.append(self._workload(pc))
             elif pc.pod.storage > 0:
                 self._backup_copy(pc)
-        secrets: dict[str, k8s.core.v1.Secret] = {}
+        secrets: dict[str, KubeObject] = {}
         for job in args.backups:
             ns = namespace_name(args.department.name, job.component.zone)
             if ns not in secrets:
@@ -116,108 +124,101 @@ class SystemPlacement(pulumi.ComponentResource):
         selector = {Label.SYSTEM: a.system.name, Label.COMPONENT: c.name}
         meta = {"name": name, "namespace": ns, "labels": labels}
 
-        k8s.core.v1.Service(
-            f"{ns}-{name}",
-            metadata=meta,
-            spec={
+        KubeObject(SERVICE, f"{ns}-{name}", {
+            "metadata": meta,
+            "spec": {
                 "selector": selector,
-                "ports": [{"name": "service", "port": c.port, "target_port": "service",
+                "ports": [{"name": "service", "port": c.port, "targetPort": "service",
                            "protocol": "TCP"}],
                 # a StatefulSet's pods need stable DNS names: headless
-                **({"cluster_ip": "None"} if c.stateful else {}),
+                **({"clusterIP": "None"} if c.stateful else {}),
             },
-            opts=self._child,
-        )
+        }, self._child)
         container = {
             "name": c.name,
             "image": self._image(c.name),
-            "ports": [{"name": "service", "container_port": c.port, "protocol": "TCP"}],
+            "ports": [{"name": "service", "containerPort": c.port, "protocol": "TCP"}],
             "env": [
                 {"name": "GOVCLOUD_SITE", "value": str(a.site)},
                 {"name": "GOVCLOUD_PLACEMENT", "value": str(pc.role)},
             ],
             "resources": _resources(pc.pod),
-            "security_context": container_security_context(),
-            "readiness_probe": {"tcp_socket": {"port": "service"}, "period_seconds": 10},
-            "volume_mounts": [{"name": "tmp", "mount_path": "/tmp"}],
+            "securityContext": container_security_context(),
+            "readinessProbe": {"tcpSocket": {"port": "service"}, "periodSeconds": 10},
+            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
         }
         template = {
             "metadata": {"labels": labels},
             "spec": {
-                "automount_service_account_token": False,
-                "security_context": pod_security_context(),
+                "automountServiceAccountToken": False,
+                "securityContext": pod_security_context(),
                 "containers": [container],
-                "volumes": [{"name": "tmp", "empty_dir": {}}],
-                "topology_spread_constraints": [{
-                    "max_skew": 1,
-                    "topology_key": "kubernetes.io/hostname",
-                    "when_unsatisfiable": "ScheduleAnyway",
-                    "label_selector": {"match_labels": selector},
+                "volumes": [{"name": "tmp", "emptyDir": {}}],
+                "topologySpreadConstraints": [{
+                    "maxSkew": 1,
+                    "topologyKey": "kubernetes.io/hostname",
+                    "whenUnsatisfiable": "ScheduleAnyway",
+                    "labelSelector": {"matchLabels": selector},
                 }],
             },
         }
         if c.stateful:
             spec: dict[str, Any] = {
                 "replicas": pc.replicas,
-                "service_name": name,
-                "selector": {"match_labels": selector},
+                "serviceName": name,
+                "selector": {"matchLabels": selector},
                 "template": template,
             }
             if pc.pod.storage > 0:
-                container["volume_mounts"].append({"name": "data", "mount_path": "/data"})
-                spec["volume_claim_templates"] = [{
+                container["volumeMounts"].append({"name": "data", "mountPath": "/data"})
+                spec["volumeClaimTemplates"] = [{
                     "metadata": {"name": "data", "labels": labels},
                     "spec": {
-                        "access_modes": ["ReadWriteOnce"],
+                        "accessModes": ["ReadWriteOnce"],
                         "resources": {"requests": {"storage": bytes_quantity(pc.pod.storage)}},
                     },
                 }]
-            k8s.apps.v1.StatefulSet(f"{ns}-{name}", metadata=meta, spec=spec, opts=self._child)
+            KubeObject(STATEFUL_SET, f"{ns}-{name}", {"metadata": meta, "spec": spec},
+                       self._child)
         else:
-            k8s.apps.v1.Deployment(
-                f"{ns}-{name}",
-                metadata=meta,
-                spec={
+            KubeObject(DEPLOYMENT, f"{ns}-{name}", {
+                "metadata": meta,
+                "spec": {
                     "replicas": pc.replicas,
-                    "selector": {"match_labels": selector},
+                    "selector": {"matchLabels": selector},
                     "strategy": {"type": "RollingUpdate",
-                                 "rolling_update": {"max_surge": 0, "max_unavailable": 1}},
+                                 "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}},
                     "template": template,
                 },
-                opts=self._child,
-            )
+            }, self._child)
         return f"{ns}/{name}"
 
     def _backup_copy(self, pc: PlacedComponent) -> None:
         a, c = self._args, pc.component
         ns = namespace_name(a.department.name, c.zone)
         name = f"{a.system.name}-{c.name}-backup"
-        k8s.core.v1.PersistentVolumeClaim(
-            f"{ns}-{name}",
-            metadata={"name": name, "namespace": ns,
-                      "labels": self._labels(c.zone, c.name, str(pc.role))},
-            spec={
-                "access_modes": ["ReadWriteOnce"],
+        KubeObject(PERSISTENT_VOLUME_CLAIM, f"{ns}-{name}", {
+            "metadata": {"name": name, "namespace": ns,
+                         "labels": self._labels(c.zone, c.name, str(pc.role))},
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
                 "resources": {"requests": {"storage": bytes_quantity(pc.pod.storage)}},
             },
-            opts=self._child,
-        )
+        }, self._child)
 
     # ------------------------------------------------------------------ backups
 
-    def _backup_secret(self, ns: str, job: BackupJob) -> k8s.core.v1.Secret:
+    def _backup_secret(self, ns: str, job: BackupJob) -> KubeObject:
         a = self._args
         name = f"{a.system.name}-backup-repository"
-        return k8s.core.v1.Secret(
-            f"{ns}-{name}",
-            metadata={"name": name, "namespace": ns,
-                      "labels": self._labels(job.component.zone, "backup", "backup")},
-            type="Opaque",
-            string_data={BACKUP_SECRET_KEY: a.backup_key or ""},
-            opts=self._child,
-        )
+        return KubeObject(SECRET, f"{ns}-{name}", {
+            "metadata": {"name": name, "namespace": ns,
+                         "labels": self._labels(job.component.zone, "backup", "backup")},
+            "type": "Opaque",
+            "stringData": {BACKUP_SECRET_KEY: a.backup_key or ""},
+        }, self._child)
 
-    def _backup_job(self, job: BackupJob, secret: k8s.core.v1.Secret) -> None:
+    def _backup_job(self, job: BackupJob, secret: KubeObject) -> None:
         a, c = self._args, job.component
         ns = namespace_name(a.department.name, c.zone)
         name = f"{a.system.name}-{c.name}-backup"
@@ -231,43 +232,41 @@ class SystemPlacement(pulumi.ComponentResource):
             if c.kind == ComponentKind.DATABASE
             else ["backup", "--tag", stanza, "/data"]
         )
-        k8s.batch.v1.CronJob(
-            f"{ns}-{name}",
-            metadata={"name": name, "namespace": ns, "labels": labels},
-            spec={
+        KubeObject(CRON_JOB, f"{ns}-{name}", {
+            "metadata": {"name": name, "namespace": ns, "labels": labels},
+            "spec": {
                 "schedule": job.schedule,
-                "time_zone": TIME_ZONE,
-                "concurrency_policy": "Forbid",
-                "successful_jobs_history_limit": 3,
-                "failed_jobs_history_limit": 3,
-                "job_template": {
+                "timeZone": TIME_ZONE,
+                "concurrencyPolicy": "Forbid",
+                "successfulJobsHistoryLimit": 3,
+                "failedJobsHistoryLimit": 3,
+                "jobTemplate": {
                     "metadata": {"labels": labels},
                     "spec": {
-                        "backoff_limit": 2,
+                        "backoffLimit": 2,
                         "template": {
                             "metadata": {"labels": labels},
                             "spec": {
-                                "restart_policy": "Never",
-                                "automount_service_account_token": False,
-                                "security_context": pod_security_context(),
+                                "restartPolicy": "Never",
+                                "automountServiceAccountToken": False,
+                                "securityContext": pod_security_context(),
                                 "containers": [{
                                     "name": "backup",
                                     "image": f"{a.registry}/{image}",
                                     "args": args,
                                     "env": [{
                                         "name": "PGBACKREST_REPO1_CIPHER_PASS",
-                                        "value_from": {"secret_key_ref": {
+                                        "valueFrom": {"secretKeyRef": {
                                             "name": secret_name,
                                             "key": BACKUP_SECRET_KEY,
                                         }},
                                     }],
                                     "resources": _resources(job.pod),
-                                    "security_context": container_security_context(),
+                                    "securityContext": container_security_context(),
                                 }],
                             },
                         },
                     },
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[secret]),
-        )
+        }, pulumi.ResourceOptions(parent=self, depends_on=[secret]))

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.common import Label, tenant_labels
+from components.kube import NETWORK_POLICY, KubeObject
 from govcloud.model import ApplianceKind, Direction, Flow, FlowMode, Protocol, SiteName, Zone
 from govcloud.model.schema import Port
 
@@ -83,11 +83,11 @@ def compile_flows(args: ZoneSegmentationArgs) -> list[_Rule]:
     rules: list[_Rule] = []
 
     def subnet(zone: Zone, sites: list[SiteName]) -> list[dict[str, Any]]:
-        return [{"ip_block": {"cidr": args.cidrs[zone][s]}} for s in sites]
+        return [{"ipBlock": {"cidr": args.cidrs[zone][s]}} for s in sites]
 
     def tenant_peer(dept: str, zone: Zone) -> dict[str, Any]:
-        return {"namespace_selector": {"match_labels": {Label.DEPARTMENT: dept,
-                                                         Label.ZONE: str(zone)}}}
+        return {"namespaceSelector": {"matchLabels": {Label.DEPARTMENT: dept,
+                                                      Label.ZONE: str(zone)}}}
 
     others = [s for s in SiteName if s != args.site]
     for flow in args.flows:
@@ -145,20 +145,18 @@ class ZoneSegmentation(pulumi.ComponentResource):
         for r in rules:
             key = "ingress" if r.direction == "Ingress" else "egress"
             peer_key = "from" if key == "ingress" else "to"
-            k8s.networking.v1.NetworkPolicy(
-                f"{r.namespace}-{_slug(r.name)}",
-                metadata={
+            KubeObject(NETWORK_POLICY, f"{r.namespace}-{_slug(r.name)}", {
+                "metadata": {
                     "name": _slug(r.name),
                     "namespace": r.namespace,
                     "labels": tenant_labels(r.department, r.zone, args.site),
                     "annotations": {"govcloud.io/flow": r.flow},
                 },
-                spec={
-                    "pod_selector": {},
-                    "policy_types": [r.direction],
+                "spec": {
+                    "podSelector": {},
+                    "policyTypes": [r.direction],
                     key: [{peer_key: r.peers, "ports": r.ports}],
                 },
-                opts=child,
-            )
+            }, child)
         self.policy_count = len(rules)
         self.register_outputs({"policies": len(rules)})

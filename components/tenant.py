@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.common import (
     Label,
@@ -24,6 +23,15 @@ from components.common import (
     namespace_name,
     pod_security_labels,
     tenant_labels,
+)
+from components.kube import (
+    LIMIT_RANGE,
+    NAMESPACE,
+    NETWORK_POLICY,
+    RESOURCE_QUOTA,
+    ROLE,
+    ROLE_BINDING,
+    KubeObject,
 )
 from govcloud.model import Department, MlpsLevel, Resources, SiteName, Zone
 from govcloud.tenancy import BackupJob, PlacedComponent, PodSize
@@ -49,7 +57,7 @@ _WRITE = ["get", "list", "watch", "create", "update", "patch", "delete"]
 
 
 def _rules(groups: list[tuple[str, list[str]]], verbs: list[str]) -> list[dict[str, Any]]:
-    return [{"api_groups": [g], "resources": r, "verbs": verbs} for g, r in groups]
+    return [{"apiGroups": [g], "resources": r, "verbs": verbs} for g, r in groups]
 
 
 def _without_secrets(groups: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:
@@ -117,9 +125,8 @@ class DepartmentTenant(pulumi.ComponentResource):
         def meta(name: str) -> dict[str, Any]:
             return {"name": name, "namespace": ns, "labels": labels}
 
-        namespace = k8s.core.v1.Namespace(
-            ns,
-            metadata={
+        namespace = KubeObject(NAMESPACE, ns, {
+            "metadata": {
                 "name": ns,
                 "labels": {
                     **labels,
@@ -128,8 +135,7 @@ class DepartmentTenant(pulumi.ComponentResource):
                 },
                 "annotations": {"govcloud.io/title": dept.title},
             },
-            opts=child,
-        )
+        }, child)
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
 
         q = tz.quota
@@ -140,9 +146,8 @@ class DepartmentTenant(pulumi.ComponentResource):
             "limits.memory": bytes_quantity(q.memory, ceil=True),
             "requests.storage": bytes_quantity(q.storage, ceil=True),
         }
-        k8s.core.v1.ResourceQuota(
-            f"{ns}-quota", metadata=meta("department-quota"), spec={"hard": hard}, opts=in_ns
-        )
+        KubeObject(RESOURCE_QUOTA, f"{ns}-quota",
+                   {"metadata": meta("department-quota"), "spec": {"hard": hard}}, in_ns)
 
         limits: list[dict[str, Any]] = []
         pods = tz.pod_sizes()
@@ -155,7 +160,7 @@ class DepartmentTenant(pulumi.ComponentResource):
                         "memory": bytes_quantity(min(p.memory for p in pods))}
             limits.append(
                 {"type": "Container", "max": largest, "default": smallest,
-                 "default_request": smallest}
+                 "defaultRequest": smallest}
             )
         volumes = tz.volume_sizes()
         if volumes or not pods:
@@ -165,50 +170,42 @@ class DepartmentTenant(pulumi.ComponentResource):
             limits.append(
                 {"type": "PersistentVolumeClaim", "max": {"storage": bytes_quantity(biggest)}}
             )
-        k8s.core.v1.LimitRange(
-            f"{ns}-limits", metadata=meta("department-limits"), spec={"limits": limits},
-            opts=in_ns,
-        )
+        KubeObject(LIMIT_RANGE, f"{ns}-limits",
+                   {"metadata": meta("department-limits"), "spec": {"limits": limits}}, in_ns)
 
         for role, rules, group in (
             ("department-admin", ADMIN_RULES, dept.groups.admins),
             ("department-auditor", AUDITOR_RULES, dept.groups.auditors),
         ):
-            k8s.rbac.v1.Role(f"{ns}-{role}", metadata=meta(role), rules=rules, opts=in_ns)
-            k8s.rbac.v1.RoleBinding(
-                f"{ns}-{role}-binding",
-                metadata=meta(role),
-                role_ref={"api_group": "rbac.authorization.k8s.io", "kind": "Role",
-                          "name": role},
-                subjects=[{"api_group": "rbac.authorization.k8s.io", "kind": "Group",
-                           "name": group}],
-                opts=in_ns,
-            )
+            KubeObject(ROLE, f"{ns}-{role}", {"metadata": meta(role), "rules": rules}, in_ns)
+            KubeObject(ROLE_BINDING, f"{ns}-{role}-binding", {
+                "metadata": meta(role),
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                            "name": role},
+                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                              "name": group}],
+            }, in_ns)
 
-        k8s.networking.v1.NetworkPolicy(
-            f"{ns}-default-deny",
-            metadata=meta("default-deny"),
-            spec={"pod_selector": {}, "policy_types": ["Ingress", "Egress"]},
-            opts=in_ns,
-        )
+        KubeObject(NETWORK_POLICY, f"{ns}-default-deny", {
+            "metadata": meta("default-deny"),
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        }, in_ns)
         # Name resolution of Services is the one flow every pod needs and that is not
         # between zones: cluster DNS in kube-system.
-        k8s.networking.v1.NetworkPolicy(
-            f"{ns}-allow-cluster-dns",
-            metadata=meta("allow-cluster-dns"),
-            spec={
-                "pod_selector": {},
-                "policy_types": ["Egress"],
+        KubeObject(NETWORK_POLICY, f"{ns}-allow-cluster-dns", {
+            "metadata": meta("allow-cluster-dns"),
+            "spec": {
+                "podSelector": {},
+                "policyTypes": ["Egress"],
                 "egress": [{
                     "to": [{
-                        "namespace_selector": {
-                            "match_labels": {"kubernetes.io/metadata.name": "kube-system"}
+                        "namespaceSelector": {
+                            "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
                         },
-                        "pod_selector": {"match_labels": {"k8s-app": "kube-dns"}},
+                        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
                     }],
                     "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
                 }],
             },
-            opts=in_ns,
-        )
+        }, in_ns)
         return ns
