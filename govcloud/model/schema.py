@@ -449,7 +449,7 @@ class Operator(Strict):
     name: Slug
     full_name: str
     roles: list[AdminRole] = Field(min_length=1)
-    mfa: list[str] = Field(description="authentication factors, e.g. password, sm2-token")
+    mfa: list[str] = Field(description="authentication factors, e.g. ssh-key, totp")
 
 
 class OperatorsFile(Strict):

@@ -35,6 +35,16 @@ seed or an operator changed: a second deploy after any number of logins changes
 nothing. root's key-only login (the pyinfra deploy) is not in the operators' group and
 is unchanged.
 
+Which factors, from the model (one source of truth): each operator's ``mfa`` in
+``estate/operators.yaml`` says what that operator logs in with, and :func:`data_for`
+turns it into this role's data: ``ssh-key`` is sshd's publickey step (always asked),
+``totp`` is the pam_oath step (``Account.totp``; ``two_factor`` is on when any operator
+lists it; an operator who does not is key-only, which the admin-two-factor policy reports).
+A factor this role cannot ask for (``sm2-token``, ``password``, ``hotp``, ...) or an
+operator without ``ssh-key`` makes :func:`data_for` refuse with an error naming
+operators.yaml, the operator and the factor: the model may not claim what the jump host
+does not do, and the jump host may not ask what the model does not say.
+
 Flags (secure default = on): ``record_sessions``, ``record_input`` (off: keystrokes
 include passwords typed at prompts), ``no_forwarding``, ``audit_rules``,
 ``only_via_bastion``, ``verbose_sshd_log``, ``two_factor`` (off: key-only logins, the
@@ -58,6 +68,12 @@ PACKAGES = ("openssh-server", "tlog", "auditd", "libpam-oath")
 SERVICES = ("ssh",)
 GROUP = "govcloud-ops"
 SSHD_DROPIN = "/etc/ssh/sshd_config.d/40-govcloud-bastion.conf"
+OPERATORS_FILE = "estate/operators.yaml"
+# the operators.yaml factors this role can make sshd ask, and how it asks them
+ENFORCED_FACTORS = {
+    "ssh-key": "sshd publickey",
+    "totp": "pam_oath keyboard-interactive, RFC 6238",
+}
 PAM_SSHD = "/etc/pam.d/sshd"
 TOTP_STEP = 30  # seconds (RFC 6238 default; what authenticator apps and oathtool use)
 TOTP_DIGITS = 6
@@ -70,6 +86,7 @@ class Account(BaseModel):
     full_name: str
     roles: list[str]
     authorized_keys: list[str] = []
+    totp: bool = Field(default=True, description="jump host: a TOTP code after the key")
 
 
 class Data(BaseModel):
@@ -99,6 +116,32 @@ class Data(BaseModel):
         return self
 
     @property
+    def totp_operators(self) -> list[Account]:
+        """Operators the jump host asks a TOTP code of (all of them, unless the model
+        lists an operator with a key alone)."""
+        if not (self.jump and self.two_factor):
+            return []
+        return [op for op in self.operators if op.totp]
+
+    @property
+    def otp_match(self) -> str | None:
+        """sshd ``Match`` criteria of the operators asked key + TOTP, or None when the jump
+        host asks no one (a target, ``two_factor`` off, or every operator key-only)."""
+        if not (self.jump and self.two_factor):
+            return None
+        if not self.key_only_operators:
+            return f"Group {self.group}"
+        if not self.totp_operators:
+            return None
+        return f"Group {self.group} User {','.join(op.name for op in self.totp_operators)}"
+
+    @property
+    def key_only_operators(self) -> list[str]:
+        """Operators the jump host lets in with their key alone (names)."""
+        totp = {op.name for op in self.totp_operators}
+        return [op.name for op in self.operators if op.name not in totp]
+
+    @property
     def authentication_methods(self) -> list[str]:
         """sshd ``AuthenticationMethods`` for operators on the jump host: every list in it
         must be passed in full (a comma means *and*)."""
@@ -117,16 +160,44 @@ def bastion_zone(estate: Estate) -> Zone:
     raise LookupError("no bastion appliance with a zone edge in estate/appliances.yaml")
 
 
+def operator_totp(estate: Estate) -> dict[str, bool]:
+    """``{operator: asks TOTP}`` from each operator's ``mfa`` in the model.
+
+    Raises ValueError (naming operators.yaml, the operator and the factor) when the model
+    lists a factor this role cannot make sshd ask, or omits the key sshd always asks: the
+    deploy must not go ahead with a model that says something the jump host does not do.
+    """
+    out: dict[str, bool] = {}
+    for i, op in enumerate(estate.operators):
+        where = f"{OPERATORS_FILE}: operators[{i}].mfa ({op.name})"
+        asks = "; ".join(f"{f} ({how})" for f, how in ENFORCED_FACTORS.items())
+        for factor in op.mfa:
+            if factor not in ENFORCED_FACTORS:
+                raise ValueError(
+                    f"{where}: operator {op.name} lists factor {factor!r}, which roles/bastion "
+                    f"cannot enforce (the jump host asks: {asks}) [bastion-enforceable-factor]")
+        if "ssh-key" not in op.mfa:
+            raise ValueError(
+                f"{where}: operator {op.name} does not list 'ssh-key', but the jump host "
+                f"always asks the operator's key first (it asks: {asks}) "
+                "[bastion-enforceable-factor]")
+        out[op.name] = "totp" in op.mfa
+    return out
+
+
 def data_for(estate: Estate, host: Any) -> Data:
-    """Operators from the model; jump hosts = ``bastion`` hosts in the bastion's zone."""
+    """Operators and their factors from the model; jump hosts = ``bastion`` hosts in the
+    bastion's zone. ``two_factor`` follows the operators' ``mfa`` (see the module doc)."""
     zone = bastion_zone(estate)
     topo = host.topology
     jumps = [h for h in topo.with_role("bastion") if h.zone == zone]
+    totp = operator_totp(estate)
     return Data(
         jump=host.zone == zone,
-        operators=[Account(name=o.name, full_name=o.full_name,
+        operators=[Account(name=o.name, full_name=o.full_name, totp=totp[o.name],
                            roles=[str(r) for r in o.roles]) for o in estate.operators],
         bastions=sorted(h.address for h in jumps),
+        two_factor=any(totp.values()),
     )
 
 
@@ -209,9 +280,9 @@ def apply(data: Data | None = None) -> None:
         files.put(name="tlog: record sessions to syslog",
                   src=StringIO(render("tlog-rec-session.conf.j2", d)),
                   dest="/etc/tlog/tlog-rec-session.conf", mode="644")
-    if d.jump and d.two_factor:
+    if d.otp_match:
         # the PAM side is ready before sshd starts asking for it
-        users = render_users(d, {op.name: otp_seed(op.name) for op in d.operators})
+        users = render_users(d, {op.name: otp_seed(op.name) for op in d.totp_operators})
 
         def seeds_changed() -> bool:
             # asked when the operation runs; pam_oath's own bookkeeping is not a change

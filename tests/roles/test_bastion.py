@@ -382,3 +382,87 @@ def test_apply_without_two_factor_leaves_pam_alone(monkeypatch: pytest.MonkeyPat
         dests = [o.kwargs.get("dest") for o in ops]
         assert "/etc/pam.d/sshd" not in dests and "/etc/users.oath" not in dests
         assert list((tmp_path).glob("seed")) == []  # no secret was even derived
+
+
+# -- the factors come from the model (estate/operators.yaml mfa): role and model cannot drift
+
+def _with_mfa(estate: Estate, **mfa: list[str]) -> Estate:
+    ops = [o.model_copy(update={"mfa": mfa[o.name]}) if o.name in mfa else o
+           for o in estate.operators]
+    return estate.model_copy(update={"operators": ops})
+
+
+def test_sample_model_asks_every_operator_key_and_totp(estate: Estate, topo: Topology) -> None:
+    assert {tuple(o.mfa) for o in estate.operators} == {("ssh-key", "totp")}
+    d = bastion.data_for(estate, topo.host("dc1-bastion"))
+    assert d.two_factor and all(op.totp for op in d.operators)
+    assert d.key_only_operators == [] and d.otp_match == "Group govcloud-ops"
+    assert "    AuthenticationMethods publickey,keyboard-interactive\n" in bastion.render(
+        "sshd-bastion.conf.j2", d)
+
+
+@pytest.mark.parametrize(("mfa", "factor"), [
+    (["ssh-key", "sm2-token"], "'sm2-token'"),
+    (["password", "sm2-token"], "'password'"),  # what operators.yaml used to claim
+    (["ssh-key", "totp", "fingerprint"], "'fingerprint'"),
+    (["totp"], "'ssh-key'"),  # the key is always asked first
+])
+def test_factor_the_bastion_cannot_ask_is_refused(estate: Estate, topo: Topology,
+                                                  mfa: list[str], factor: str) -> None:
+    broken = _with_mfa(estate, **{"sun-hao": mfa})
+    with pytest.raises(ValueError, match="bastion-enforceable-factor") as exc:
+        bastion.data_for(broken, topo.host("dc1-bastion"))
+    msg = str(exc.value)
+    assert msg.startswith("estate/operators.yaml: operators[4].mfa (sun-hao): ")
+    assert "operator sun-hao" in msg and factor in msg
+    # targets build their data from the same model: they refuse too (no half deploy)
+    target = next(h for h in topo.with_role("bastion") if h.zone != Zone.MANAGEMENT)
+    with pytest.raises(ValueError, match="sun-hao"):
+        bastion.data_for(broken, target)
+
+
+def test_operator_listing_key_alone_gets_key_alone(estate: Estate, topo: Topology,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Path) -> None:
+    monkeypatch.setenv("GOVCLOUD_SECRETS_DIR", str(tmp_path))
+    d = bastion.data_for(_with_mfa(estate, **{"sun-hao": ["ssh-key"]}),
+                         topo.host("dc1-bastion"))
+    assert d.two_factor and d.key_only_operators == ["sun-hao"]
+    others = [o.name for o in estate.operators if o.name != "sun-hao"]
+    assert d.otp_match == f"Group govcloud-ops User {','.join(others)}"
+    conf = bastion.render("sshd-bastion.conf.j2", d)
+    otp_block, rest = conf.split(f"Match {d.otp_match}\n")[1].split("Match Group govcloud-ops\n")
+    assert "    AuthenticationMethods publickey,keyboard-interactive\n" in otp_block
+    assert "AuthenticationMethods" not in rest and "KbdInteractive" not in rest
+    for block in (otp_block, rest):  # forwarding is off for every operator either way
+        assert "    AllowTcpForwarding no\n" in block
+    seeds = {n: bastion.otp_seed(n) for n in others}
+    users = bastion.render_users(d, seeds)
+    assert "sun-hao" not in users and len(users.splitlines()) == len(others)
+    # nobody listing totp: the key-only bastion, PAM left alone
+    nobody = bastion.data_for(_with_mfa(estate, **{o.name: ["ssh-key"]
+                                                   for o in estate.operators}),
+                              topo.host("dc1-bastion"))
+    assert not nobody.two_factor and nobody.otp_match is None
+    assert bastion.render("sshd-bastion.conf.j2", nobody) == TODAY_JUMP
+
+
+def test_refusal_reaches_the_inventory_as_a_lab_error(estate_copy: Path) -> None:
+    """``govcloud lab inventory`` / ``lab up`` build every host's role data: a model the
+    bastion cannot enforce stops them with the role's message, not a traceback."""
+    from govcloud.lab.engine import LabError
+    from govcloud.lab.inventory import site_inventory_yaml
+    from govcloud.model import load_estate
+
+    path = estate_copy / "operators.yaml"
+    path.write_text(path.read_text().replace(
+        "roles: [audit-admin], mfa: [ssh-key, totp]",
+        "roles: [audit-admin], mfa: [password, sm2-token]"))
+    broken = load_estate(estate_copy)
+    topo = build_topology(broken, load_profile(broken))
+    with pytest.raises(LabError) as exc:
+        site_inventory_yaml(topo, "region-a-dc1")
+    msg = str(exc.value)
+    assert msg.startswith("roles/bastion refuses the model for ")
+    assert "estate/operators.yaml: operators[2].mfa (liu-yang)" in msg
+    assert "'password'" in msg
