@@ -140,6 +140,9 @@ def check_bastion_hosts(hosts: list[HostConfig], ctx: Context) -> Iterator[Viola
     for h in hosts:
         if h.has_role("bastion") and "bastion" not in h.roles:
             yield _hv(pid, h, "roles/bastion is not in this checkout: its sshd policy is unknown")
+        elif isinstance(h.roles.get("bastion"), RoleError):
+            # e.g. operators.yaml lists a factor the bastion cannot ask: nothing would deploy
+            yield _hv(pid, h, f"roles/bastion refuses its data: {h.roles['bastion'].message}")
     jumps = [
         h for h in hosts if "bastion" in h.roles and getattr(h.roles["bastion"], "jump", False)
     ]

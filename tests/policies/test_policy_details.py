@@ -208,3 +208,14 @@ def test_retention_below_the_legal_floor_in_the_model(estate: Estate) -> None:
     cloud = estate.cloud.model_copy(update={"audit_retention_days": 90})
     msgs = [v.message for v in run("audit-retention", with_(estate, cloud=cloud))]
     assert any("audit_retention_days is 90" in m for m in msgs)
+
+
+def test_bastion_refusing_its_data_fails_the_policy(estate: Estate) -> None:
+    """A model the bastion refuses (a factor it cannot ask) is a failure, not a silent pass:
+    no jump host would be deployed at all."""
+    from policies.hosts import RoleError
+
+    why = "estate/operators.yaml: operators[2].mfa (liu-yang): operator liu-yang lists 'password'"
+    h = host("dc1-bastion", "bastion", {"bastion": RoleError("bastion", why)}, zone="management")
+    msgs = [v.message for v in run("admin-two-factor", estate, hosts=[h])]
+    assert msgs == [f"dc1-bastion (bastion, region-a-dc1): roles/bastion refuses its data: {why}"]
