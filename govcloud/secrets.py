@@ -3,9 +3,9 @@
 Roles carry only a secret's *name* in their data (inventories are generated files and
 may be committed); ``apply()`` resolves the name here when it renders a template. The
 store is a root-only directory (``$GOVCLOUD_SECRETS_DIR``, default
-``/var/lib/govcloud-lab/secrets``): passwords are HMAC-SHA256 of a random seed kept
-there, SSH key pairs are generated there once. Point the variable at a directory your
-vault agent maintains to use real secrets.
+``/var/lib/govcloud-lab/secrets``): passwords and OATH (TOTP) seeds are HMAC-SHA256 of
+a random seed kept there, SSH key pairs are generated there once. Point the variable at
+a directory your vault agent maintains to use real secrets.
 """
 
 from __future__ import annotations
@@ -37,6 +37,12 @@ def _seed() -> bytes:
 def password(name: str) -> str:
     """A stable password for ``name`` (same seed, same name -> same password)."""
     return hmac.new(_seed(), name.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def totp_seed(name: str) -> str:
+    """A stable OATH (HOTP/TOTP) secret for ``name``, as 40 hex digits (160 bits, the
+    size RFC 4226 recommends); domain-separated from :func:`password` of the same name."""
+    return hmac.new(_seed(), b"oath/" + name.encode(), hashlib.sha256).hexdigest()[:40]
 
 
 def keypair(name: str) -> tuple[str, str]:

@@ -140,6 +140,9 @@ def check_bastion_hosts(hosts: list[HostConfig], ctx: Context) -> Iterator[Viola
     for h in hosts:
         if h.has_role("bastion") and "bastion" not in h.roles:
             yield _hv(pid, h, "roles/bastion is not in this checkout: its sshd policy is unknown")
+        elif isinstance(h.roles.get("bastion"), RoleError):
+            # e.g. operators.yaml lists a factor the bastion cannot ask: nothing would deploy
+            yield _hv(pid, h, f"roles/bastion refuses its data: {h.roles['bastion'].message}")
     jumps = [
         h for h in hosts if "bastion" in h.roles and getattr(h.roles["bastion"], "jump", False)
     ]
@@ -149,7 +152,15 @@ def check_bastion_hosts(hosts: list[HostConfig], ctx: Context) -> Iterator[Viola
         d = h.roles["bastion"]
         flag = next((f for f in MFA_FIELDS if hasattr(d, f)), None)
         methods = getattr(d, "authentication_methods", None)
-        if flag is not None and getattr(d, flag):
+        key_only = list(getattr(d, "key_only_operators", []) or [])
+        if flag is not None and getattr(d, flag) and key_only:
+            yield _hv(
+                pid,
+                h,
+                f"roles/bastion lets {', '.join(key_only)} in with a key alone "
+                "(operators.yaml: their mfa lists no totp)",
+            )
+        elif flag is not None and getattr(d, flag):
             ctx.saw(f"{h.name}: roles/bastion {flag}={getattr(d, flag)}")
         elif methods and all("," in m for m in methods):
             ctx.saw(f"{h.name}: roles/bastion AuthenticationMethods {' '.join(methods)}")
@@ -238,8 +249,8 @@ POLICIES = [
         enforcement=Enforcement.MANDATORY,
         rationale=(
             "A stolen key or password alone must not open an administrative session. Each "
-            "operator needs two kinds of factor (one based on cryptography, e.g. an SM2 "
-            "token), and the bastion must actually demand both."
+            "operator needs two different authentication techniques, one a cryptographic key "
+            "(ssh-key + TOTP at the bastion), and the bastion must actually demand both."
         ),
         on_estate=check_operator_factors,
         on_hosts=check_bastion_hosts,

@@ -41,6 +41,17 @@ STATE_ROOT = Path(os.environ.get("GOVCLOUD_LAB_STATE", "/var/lib/govcloud-lab"))
 NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,11}$")
 
 
+def namespace_sysctls(roles: Iterable[str]) -> dict[str, str]:
+    """Per-netns sysctls the hosts' roles ask for: a container cannot write its own, so
+    the lab sets them from outside, from the role's own function (one source)."""
+    out: dict[str, str] = {}
+    if "patroni" in roles:
+        from roles import patroni
+
+        out.update(patroni.kernel_settings())
+    return out
+
+
 # Debian's root PATH: runbook helpers (patroni-check) live in /usr/local/bin
 HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -244,6 +255,8 @@ class Lab:
                 self._ip(hns, "link", "set", leg.ifname, "up")
             fwd = "1" if host.forwarding else "0"
             _sh(["ip", "netns", "exec", hns, "sysctl", "-qw", f"net.ipv4.ip_forward={fwd}"])
+            for key, value in namespace_sysctls(host.roles).items():
+                _sh(["ip", "netns", "exec", hns, "sysctl", "-qw", f"{key}={value}"])
             if host.gateway:
                 self._ip(hns, "route", "add", "default", "via", host.gateway)
         for link in topo.links:

@@ -52,7 +52,16 @@ def role_data(topo: Topology, host: Host) -> dict[str, Any]:
     for role in host.roles:
         mod = role_module(role)
         if mod is not None:
-            out[role] = mod.data_for(topo.estate, host).model_dump(mode="json")
+            try:
+                data = mod.data_for(topo.estate, host)
+            except (ValueError, LookupError) as exc:
+                # a role refusing the model (its message names the file and the field) is an
+                # operator-facing refusal: nothing is written or deployed, no traceback
+                from govcloud.lab.engine import LabError
+
+                raise LabError(f"roles/{role} refuses the model for {host.name}: "
+                               f"{str(exc).splitlines()[0]}") from exc
+            out[role] = data.model_dump(mode="json")
     return out
 
 

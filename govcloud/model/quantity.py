@@ -88,6 +88,23 @@ def format_bandwidth(mbps: Decimal) -> str:
     return f"{mbps.normalize():f}Mbps"
 
 
+def _positive(parse):
+    """A request of nothing (``cpu: 0``) is a typo, not a size: Kubernetes would schedule
+    the pod anywhere and admission would charge the department nothing for it."""
+
+    def check(value: object):
+        out = parse(value)
+        if out <= 0:
+            raise QuantityError(f"must be more than 0: {value!r}")
+        return out
+
+    return check
+
+
 Cpu = Annotated[Decimal, BeforeValidator(parse_cpu), PlainSerializer(format_cpu)]
 Bytes = Annotated[int, BeforeValidator(parse_bytes), PlainSerializer(format_bytes)]
+PositiveCpu = Annotated[Decimal, BeforeValidator(_positive(parse_cpu)), PlainSerializer(format_cpu)]
+PositiveBytes = Annotated[
+    int, BeforeValidator(_positive(parse_bytes)), PlainSerializer(format_bytes)
+]
 Bandwidth = Annotated[Decimal, BeforeValidator(parse_bandwidth), PlainSerializer(format_bandwidth)]

@@ -42,7 +42,7 @@ from govcloud.model.enums import (
     SiteRole,
     Zone,
 )
-from govcloud.model.quantity import Bandwidth, Bytes, Cpu
+from govcloud.model.quantity import Bandwidth, Bytes, Cpu, PositiveBytes, PositiveCpu
 
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,40}[a-z0-9]$")]
 
@@ -253,8 +253,8 @@ class AppliancesFile(Strict):
 class JobSize(Strict):
     """Resources of one run-to-completion job pod (e.g. a nightly backup)."""
 
-    cpu: Cpu
-    memory: Bytes
+    cpu: PositiveCpu
+    memory: PositiveBytes
 
 
 class TierDef(Strict):
@@ -322,8 +322,8 @@ class Component(Strict):
     kind: ComponentKind
     zone: Zone
     replicas: int = Field(default=2, ge=1, le=64)
-    cpu: Cpu
-    memory: Bytes
+    cpu: PositiveCpu
+    memory: PositiveBytes
     storage: Bytes = 0
     port: int = Field(default=8080, ge=1, le=65535)
 
@@ -449,7 +449,7 @@ class Operator(Strict):
     name: Slug
     full_name: str
     roles: list[AdminRole] = Field(min_length=1)
-    mfa: list[str] = Field(description="authentication factors, e.g. password, sm2-token")
+    mfa: list[str] = Field(description="authentication factors, e.g. ssh-key, totp")
 
 
 class OperatorsFile(Strict):

@@ -18,6 +18,7 @@ drill reports read them back from the running cluster.
 from __future__ import annotations
 
 import json
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,13 @@ class Data(BaseModel):
         default={}, description="extra local parameters (pgaudit from roles/db_audit)"
     )
     extra_packages: list[str] = []
+    tcp_syn_retries: int = Field(
+        default=2,
+        ge=1,
+        description="kernel SYN retries on this host: PostgreSQL's walreceiver ignores "
+        "connect_timeout, so a silently lost upstream holds it for the kernel's whole "
+        "SYN back-off (default 6 retries = 127 s) before it tries the next host",
+    )
 
 
 def data_for(estate: Estate, host: Any) -> Data:
@@ -128,6 +136,18 @@ def _etcd_peer(tier: datatier.DataTier, me: Any) -> Any:
     if me in tier.etcd_b or me in tier.etcd_a:
         return me
     return tier.etcd_b[0] if tier.cluster_of(me) == "b" and tier.etcd_b else tier.etcd_a[0]
+
+
+SYSCTL_FILE = "/etc/sysctl.d/60-govcloud-patroni.conf"
+
+
+def kernel_settings(d: Data | None = None) -> dict[str, str]:
+    """Per-network-namespace sysctls this role needs. Measured in the DC1-loss drill:
+    region B's walreceiver stayed on the silent DC1 address for over a minute (until DC1
+    came back) instead of moving to DC2; 2 retries give up after 7 s. A container
+    cannot write them, so the lab sets them from outside from this same function."""
+    retries = d.tcp_syn_retries if d else Data.model_fields["tcp_syn_retries"].default
+    return {"net.ipv4.tcp_syn_retries": str(retries)}
 
 
 def dcs_settings(d: Data) -> dict[str, Any]:
@@ -184,6 +204,30 @@ def apply(data: Data | None = None) -> None:
         name="drop a packaged 15/main cluster",
         commands=["if [ -d /etc/postgresql/15/main ]; then pg_dropcluster --stop 15 main; fi"],
         _if=install.did_change,
+    )
+    kernel = kernel_settings(d)
+    conf = files.put(
+        name="kernel settings at boot (sysctl.d)",
+        src=StringIO("".join(f"{k} = {v}\n" for k, v in kernel.items())),
+        dest=SYSCTL_FILE,
+        mode="644",
+    )
+    current = host.get_fact(
+        Command,
+        command="cat " + " ".join("/proc/sys/" + k.replace(".", "/") for k in kernel),
+    ).split()
+    # applied now where the host may write them; a container's are set from outside
+    # (govcloud lab), so there the step only checks them and fails if they differ
+    checks = " && ".join(
+        f"grep -qx {v} /proc/sys/{k.replace('.', '/')}" for k, v in kernel.items()
+    )
+    server.shell(
+        name="kernel settings now",
+        commands=[
+            f"sysctl -q -p {SYSCTL_FILE} 2>/dev/null || {{ {checks}; }} || "
+            "{ echo 'kernel settings differ and cannot be written here' >&2; exit 1; }"
+        ],
+        _if=lambda: conf.did_change() or current != list(kernel.values()),
     )
     files.put(
         name="patroni-check (runbook helper)",

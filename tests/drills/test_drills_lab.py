@@ -1,4 +1,8 @@
-"""DR drills end to end on the lab (marker ``drill``): DC1 loss and region-A loss.
+"""DR drills end to end on the lab (marker ``drill``): all four runbooks.
+
+In file order, which is also the natural order of a drill day: DC1 loss, planned
+switchover, loss of region A, failback to region A. Each drill brings the lab to its
+own preconditions first, so any one of them can also run alone.
 
 Each test runs the runbook exactly as ``govcloud drill`` does, writes the report into
 ``reports/ci/`` and asserts the *measured* figures against the DR tier's targets in the
@@ -45,6 +49,15 @@ def test_dc1_loss_meets_the_in_city_targets(lab, estate) -> None:
     assert res["passed"], res["checks"]
 
 
+def test_switchover_loses_nothing_and_pauses_briefly(lab, estate) -> None:
+    doc = _drill(lab, estate, "switchover-dc1-to-dc2.md")
+    res = doc["results"]
+    assert res["writes_acknowledged"] > 100, "the load did not run"
+    assert res["rpo_lost_writes"] == 0, f"acknowledged writes lost: {res['first_lost']}.."
+    assert res["write_pause_seconds"] <= res["targets"]["max_write_pause_seconds"]
+    assert res["passed"], res["checks"]
+
+
 def test_region_a_loss_meets_the_offsite_targets(lab, estate) -> None:
     tier = estate.tier("dual-active")
     doc = _drill(lab, estate, "failover-region-a-loss.md")
@@ -53,4 +66,14 @@ def test_region_a_loss_meets_the_offsite_targets(lab, estate) -> None:
     assert res["checked_on"] == "dr-pg"
     assert res["rpo_seconds"] <= tier.offsite_rpo_seconds
     assert res["rto_seconds"] is not None and res["rto_seconds"] <= tier.offsite_rto_seconds
+    assert res["passed"], res["checks"]
+
+
+def test_failback_restores_region_a_without_loss(lab, estate) -> None:
+    doc = _drill(lab, estate, "failback-to-region-a.md")
+    res = doc["results"]
+    assert res["writes_acknowledged"] > 100, "the load did not run"
+    assert res["checked_on"] == "dc1-pg"
+    assert res["rpo_lost_writes"] == 0, f"acknowledged writes lost: {res['first_lost']}.."
+    assert res["write_pause_seconds"] <= res["targets"]["max_write_pause_seconds"]
     assert res["passed"], res["checks"]

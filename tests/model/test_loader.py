@@ -80,6 +80,14 @@ CASES = {
         set_(HEALTH, (*WEB, "cpu"), -2),
         "invalid-quantity", HEALTH, (*WEB, "cpu"), "not a valid CPU quantity", "-2",
     ),
+    "cpu-zero": _bad(
+        set_(HEALTH, (*WEB, "cpu"), 0),
+        "invalid-quantity", HEALTH, (*WEB, "cpu"), "must be more than 0", "0",
+    ),
+    "memory-zero": _bad(
+        set_(HEALTH, (*WEB, "memory"), "0Mi"),
+        "invalid-quantity", HEALTH, (*WEB, "memory"), "must be more than 0", "'0Mi'",
+    ),
     "memory-decimal-unit": _bad(
         set_(HEALTH, (*WEB, "memory"), "8GB"),
         "invalid-quantity", HEALTH, (*WEB, "memory"), "not a valid size quantity", "'8GB'",

@@ -115,6 +115,10 @@ def _operators(e: Estate, **roles: list[AdminRole]) -> Estate:
     return with_(e, operators=ops)
 
 
+def _mfa(e: Estate, factors: list[str]) -> Estate:
+    return with_(e, operators=[o.model_copy(update={"mfa": factors}) for o in e.operators])
+
+
 def _log_hosts(targets: list[str]) -> Build:
     collector = host(
         "dc1-log",
@@ -275,7 +279,8 @@ CASES: dict[str, tuple[Build, Build, str]] = {
         "roles/log_audit keeps records 90 days; at least 180 are required",
     ),
     "admin-two-factor": (
-        _bastion(two_factor=True),
+        # every operator key + TOTP in the model, and the jump host asking both
+        lambda e: {"estate": _mfa(e, ["ssh-key", "totp"]), **_bastion(two_factor=True)(e)},
         _bastion(),
         "roles/bastion would deploy a jump host without a second factor",
     ),

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from policy_fixtures import allow, deny_all, deployment, namespace, ns_peer, run, with_
+from policy_fixtures import (
+    allow,
+    deny_all,
+    deployment,
+    host,
+    namespace,
+    ns_peer,
+    role_data,
+    run,
+    with_,
+)
 
 from govcloud.model import Estate
 
@@ -136,6 +146,58 @@ def test_operator_needs_a_cryptographic_factor(estate: Estate) -> None:
     assert any("liu-yang authenticates with password, pin" in m for m in msgs)
 
 
+@pytest.mark.parametrize(
+    ("mfa", "kinds"),
+    [
+        (["ssh-key", "totp"], None),  # what roles/bastion enforces: key + dynamic token
+        (["password", "sm2-token"], None),  # knowledge + key
+        (["usb-key", "fingerprint"], None),
+        (["ssh-key", "certificate"], "(cryptographic key)"),  # two keys, one technique
+        (["password", "totp"], "(dynamic token, knowledge)"),  # no cryptographic key
+        (["totp", "hotp"], "(dynamic token)"),
+        (["ssh-key"], "(cryptographic key)"),
+    ],
+)
+def test_factor_techniques(estate: Estate, mfa: list[str], kinds: str | None) -> None:
+    """GB/T 22239-2019 8.1.4.1 d): two different techniques, one a cryptographic key."""
+    ops = [
+        o.model_copy(update={"mfa": mfa}) if o.name == "zhao-min" else o
+        for o in estate.operators
+    ]
+    found = [
+        v for v in run("admin-two-factor", with_(estate, operators=ops))
+        if v.subject == "operator:zhao-min"
+    ]
+    if kinds is None:
+        assert found == [], [v.message for v in found]
+    else:
+        assert [v.message for v in found] == [
+            f"operators.yaml: zhao-min authenticates with {', '.join(sorted(mfa))} {kinds}; "
+            "administrators need two different authentication techniques, one of them a "
+            "cryptographic key (GB/T 22239-2019 8.1.4.1 d)"
+        ]
+
+
+def test_factor_taxonomy_is_a_partition() -> None:
+    """Every known factor is in exactly one technique (else the count of kinds lies)."""
+    from policies.governance import ALL_FACTORS, FACTOR_KINDS
+
+    assert sum(len(g) for g in FACTOR_KINDS.values()) == len(ALL_FACTORS)
+
+
+def test_jump_host_letting_an_operator_in_with_a_key_alone(estate: Estate) -> None:
+    d = role_data(jump=True, two_factor=True, key_only_operators=["sun-hao"])
+    h = host("dc1-bastion", "bastion", {"bastion": d}, zone="management")
+    msgs = [v.message for v in run("admin-two-factor", estate, hosts=[h])]
+    assert msgs == [
+        "dc1-bastion (bastion, region-a-dc1): roles/bastion lets sun-hao in with a key alone "
+        "(operators.yaml: their mfa lists no totp)"
+    ]
+    ok = role_data(jump=True, two_factor=True, key_only_operators=[])
+    h = host("dc1-bastion", "bastion", {"bastion": ok}, zone="management")
+    assert run("admin-two-factor", estate, hosts=[h]) == []
+
+
 def test_nobody_holding_a_post_is_a_violation(estate: Estate) -> None:
     ops = [o for o in estate.operators if "audit-admin" not in o.roles]
     msgs = [v.message for v in run("separation-of-duties", with_(estate, operators=ops))]
@@ -146,3 +208,14 @@ def test_retention_below_the_legal_floor_in_the_model(estate: Estate) -> None:
     cloud = estate.cloud.model_copy(update={"audit_retention_days": 90})
     msgs = [v.message for v in run("audit-retention", with_(estate, cloud=cloud))]
     assert any("audit_retention_days is 90" in m for m in msgs)
+
+
+def test_bastion_refusing_its_data_fails_the_policy(estate: Estate) -> None:
+    """A model the bastion refuses (a factor it cannot ask) is a failure, not a silent pass:
+    no jump host would be deployed at all."""
+    from policies.hosts import RoleError
+
+    why = "estate/operators.yaml: operators[2].mfa (liu-yang): operator liu-yang lists 'password'"
+    h = host("dc1-bastion", "bastion", {"bastion": RoleError("bastion", why)}, zone="management")
+    msgs = [v.message for v in run("admin-two-factor", estate, hosts=[h])]
+    assert msgs == [f"dc1-bastion (bastion, region-a-dc1): roles/bastion refuses its data: {why}"]

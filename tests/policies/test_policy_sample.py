@@ -37,8 +37,8 @@ def test_estate_policies_pass_or_are_waived(estate: Estate) -> None:
     statuses = {r.policy.id: r.status for r in report.results if r.target == "estate"}
     assert statuses["separation-of-duties"] == Status.PASS
     assert statuses["crypto-sm"] == Status.WAIVED  # real gaps, each under a dated waiver
-    # every sample waiver covers a real finding (the bastion's one is on the hosts)
-    assert [w.policy for w in report.unused_waivers()] == ["admin-two-factor"]
+    # every sample waiver covers a real finding
+    assert report.unused_waivers() == []
 
 
 def test_plan_of_the_busiest_stack_passes(estate: Estate) -> None:
@@ -83,10 +83,12 @@ def test_hosts_pass(estate: Estate) -> None:
         estate, {}, hosts, _waivers(estate), TODAY, [p for p in POLICIES if p.on_hosts]
     )
     assert _failures(report, "hosts") == []
-    # roles/bastion asks for no second factor: a real gap, carried by a dated waiver
-    bastion = next(
-        r
-        for r in report.results
-        if r.target == "hosts:bastion" and r.policy.id == "admin-two-factor"
+    # roles/bastion demands key + TOTP on every jump host: passes with no waiver at all
+    unwaived = evaluate(estate, {}, hosts, [], TODAY, [policy("admin-two-factor")])
+    bastion = next(r for r in unwaived.results if r.target == "hosts:bastion")
+    assert bastion.status == Status.PASS and not bastion.waived
+    jumps = [h for h in hosts if "bastion" in h.roles and h.roles["bastion"].jump]
+    assert len(jumps) == 3  # one per site
+    assert sorted(bastion.evidence) == sorted(
+        f"{h.name}: roles/bastion two_factor=True" for h in jumps
     )
-    assert bastion.status == Status.WAIVED and len(bastion.waived) == 3

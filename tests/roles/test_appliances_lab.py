@@ -15,10 +15,13 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from roles.bastion import TOTP_STEP, otp_seed
 
 pytestmark = pytest.mark.lab
 
@@ -328,9 +331,51 @@ def target(lab: Any) -> Any:
                  if str(h.zone) != "management"])
 
 
+@dataclass
+class Operator:
+    """An operator from the model as the tests log in: a key (held by an ssh-agent in the
+    fabric namespace) and the TOTP seed the deploy gave pam_oath (``govcloud.secrets``,
+    same store as the deploy: ``$GOVCLOUD_SECRETS_DIR``)."""
+
+    name: str
+    key: Path
+    env: dict[str, str]
+    seed: str
+    tmp: Path
+    last_step: int = -1
+    askpasses: int = 0
+
+    def code(self, step: int | None = None) -> str:
+        """The TOTP code of ``step`` (default: now), by oathtool (scripts/apt-packages-lab)."""
+        at = (int(time.time()) // TOTP_STEP if step is None else step) * TOTP_STEP
+        return subprocess.run(["oathtool", "--totp", f"--now=@{at}", self.seed],
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    def fresh_code(self) -> str:
+        """A code of a time step after any this session used: pam_oath accepts a step only
+        once (and none older), so consecutive logins wait for the next 30 s step."""
+        while int(time.time()) // TOTP_STEP <= self.last_step:
+            time.sleep(0.5)
+        self.last_step = int(time.time()) // TOTP_STEP
+        return self.code(self.last_step)
+
+    def askpass(self, code: str) -> dict[str, str]:
+        """ssh's environment so that the keyboard-interactive prompt is answered ``code``
+        (SSH_ASKPASS_REQUIRE=force: no tty or DISPLAY needed); the prompts are logged."""
+        self.askpasses += 1
+        script = self.tmp / f"askpass-{self.askpasses}"
+        script.write_text(f"#!/bin/sh\necho \"$1\" >> {self.tmp}/prompts\necho {code}\n")
+        script.chmod(0o700)
+        return {**self.env, "SSH_ASKPASS": str(script), "SSH_ASKPASS_REQUIRE": "force"}
+
+    def prompts(self) -> str:
+        p = self.tmp / "prompts"
+        return p.read_text() if p.exists() else ""
+
+
 @pytest.fixture(scope="module")
 def operator(lab: Any, jump: Any, target: Any, tmp_path_factory: pytest.TempPathFactory
-             ) -> Iterator[tuple[str, Path, dict[str, str]]]:
+             ) -> Iterator[Operator]:
     """An operator from the model with a key installed for the test, and an ssh-agent in
     the fabric namespace holding it (the agent is ended by its PID afterwards)."""
     name = lab.topology.estate.operators[0].name
@@ -349,7 +394,7 @@ def operator(lab: Any, jump: Any, target: Any, tmp_path_factory: pytest.TempPath
     env = {"SSH_AUTH_SOCK": str(sock), "SSH_AGENT_PID": pid}
     lab.fabric_exec(["ssh-add", "-q", str(key)], env=env)
     try:
-        yield name, key, env
+        yield Operator(name, key, env, otp_seed(name), tmp)
     finally:
         lab.fabric_exec(["ssh-agent", "-k"], env=env, check=False)
         for host in (jump.name, target.name):
@@ -357,10 +402,16 @@ def operator(lab: Any, jump: Any, target: Any, tmp_path_factory: pytest.TempPath
 
 
 def _ssh(lab: Any, key: Path, env: dict[str, str], dest: str, *options: str,
-         command: str | None = None) -> subprocess.CompletedProcess[str]:
-    argv = ["ssh", "-i", str(key), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o",
-            "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o",
-            "ConnectTimeout=5", *options, dest]
+         command: str | None = None, batch: bool = True) -> subprocess.CompletedProcess[str]:
+    """ssh from the fabric namespace. ``batch=False`` for a login that must pass the
+    bastion's second factor: BatchMode would switch keyboard-interactive (and askpass)
+    off; one prompt only, and ``timeout`` bounds it as ConnectTimeout cannot."""
+    mode = (["-o", "BatchMode=yes"] if batch else
+            ["-o", "NumberOfPasswordPrompts=1", "-o",
+             "PreferredAuthentications=publickey,keyboard-interactive"])
+    argv = ["timeout", "-k", "2", "45", "ssh", "-i", str(key), "-o", "IdentitiesOnly=yes",
+            *mode, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "ConnectTimeout=5", *options, dest]
     return lab.fabric_exec([*argv, command] if command else argv, check=False, timeout=60,
                            env=env)
 
@@ -375,18 +426,31 @@ def test_bastion_state(infra: Callable[[str], Any], jump: Any, target: Any, lab:
     assert t.user(name).shell == "/bin/bash"
     assert j.file("/etc/audit/rules.d/60-govcloud-bastion.rules").contains("bastion-session")
     assert j.service("ssh").is_running
+    # the second factor: pam_oath's users file (root only) and sshd's effective settings
+    assert j.package("libpam-oath").is_installed
+    users = j.file("/etc/users.oath")
+    assert (users.user, users.mode) == ("root", 0o600) and users.contains(name)
+    assert j.file("/etc/pam.d/sshd").contains("pam_oath.so")
+    eff = {u: ok(lab, jump.name, f"sshd -T -C user={u},host=probe,addr={target.address}")
+           for u in (name, "root")}
+    assert "authenticationmethods publickey,keyboard-interactive" in eff[name]
+    assert "kbdinteractiveauthentication yes" in eff[name]
+    # root's key-only login, used by the deploy, is unchanged
+    assert "authenticationmethods any" in eff["root"]
+    assert "kbdinteractiveauthentication no" in eff["root"]
 
 
 def test_session_through_bastion_is_recorded(lab: Any, jump: Any, target: Any,
-                                             operator: tuple[str, Path, dict[str, str]]
-                                             ) -> None:
-    name, key, env = operator
+                                             operator: Operator) -> None:
+    name, key = operator.name, operator.key
+    env = operator.askpass(operator.fresh_code())
     marker = f"govcloud-rec-{uuid.uuid4().hex[:10]}"
-    res = _ssh(lab, key, env, f"{name}@{jump.address}", "-A", "-tt",
+    res = _ssh(lab, key, env, f"{name}@{jump.address}", "-A", "-tt", batch=False,
                command=f"ssh -o StrictHostKeyChecking=accept-new -o BatchMode=yes "
                        f"{name}@{target.address} 'echo {marker}; hostname'")
     assert res.returncode == 0, res.stdout + res.stderr
     assert marker in res.stdout and target.name in res.stdout
+    assert "One-time password (OATH)" in operator.prompts()  # the bastion asked pam_oath
     # recorded on the bastion by tlog (JSON in syslog), output of the *target* included
     def recorded() -> bool:
         log = run(lab, jump.name, f"grep -h '\"out_txt\"' /var/log/auth.log | grep {marker}")
@@ -397,22 +461,54 @@ def test_session_through_bastion_is_recorded(lab: Any, jump: Any, target: Any,
     shipped = wait_for(lambda: run(lab, log_host.name, f"grep -rl {marker} /var/log/remote/"
                                    f"{jump.name}/").returncode == 0, 30, 1)
     assert shipped is not None, "the session record did not reach the log audit host"
-    print(f"\nbastion {jump.name}: session to {target.name} recorded; at {log_host.name} "
-          f"after {shipped:.1f}s")
+    print(f"\nbastion {jump.name}: session (key + TOTP) to {target.name} recorded; at "
+          f"{log_host.name} after {shipped:.1f}s")
+
+
+def test_key_alone_refused_at_bastion(lab: Any, jump: Any, operator: Operator) -> None:
+    """The operator's valid key without the right TOTP code opens nothing (双因素)."""
+    name, key = operator.name, operator.key
+    dest = f"{name}@{jump.address}"
+    # no second factor offered at all (BatchMode: publickey only)
+    bare = _ssh(lab, key, operator.env, dest, command="true")
+    assert bare.returncode == 255 and "Permission denied" in bare.stderr, bare.stderr
+    # a wrong code: none of the codes the window (+-1 step) would accept
+    now = int(time.time()) // TOTP_STEP
+    window = {operator.code(now + k) for k in (-1, 0, 1, 2)}
+    wrong = next(c for c in ("000000", "111111", "222222", "333333") if c not in window)
+    res = _ssh(lab, key, operator.askpass(wrong), dest, command="true", batch=False)
+    assert res.returncode == 255 and "Permission denied" in res.stderr, res.stderr
+    # sshd accepted the key as the first of two steps, then refused the code
+    log = ok(lab, jump.name, f"journalctl -u ssh --no-pager -n 200 | grep {name}")
+    assert f"Partial publickey for {name}" in log, log
+    print(f"\nbastion {jump.name}: key alone -> {bare.stderr.strip().splitlines()[-1]!r}, "
+          f"wrong code -> {res.stderr.strip().splitlines()[-1]!r}")
+
+
+def test_totp_code_is_good_once(lab: Any, jump: Any, operator: Operator) -> None:
+    """pam_oath refuses a code it already accepted (a code seen over a shoulder or in a
+    log cannot be replayed within its window)."""
+    name, key = operator.name, operator.key
+    env = operator.askpass(operator.fresh_code())
+    first = _ssh(lab, key, env, f"{name}@{jump.address}", command="true", batch=False)
+    assert first.returncode == 0, first.stderr
+    again = _ssh(lab, key, env, f"{name}@{jump.address}", command="true", batch=False)
+    assert again.returncode == 255 and "Permission denied" in again.stderr, again.stderr
 
 
 def test_direct_ssh_bypassing_bastion_refused(lab: Any, jump: Any, target: Any, probe: Any,
-                                              operator: tuple[str, Path, dict[str, str]]
-                                              ) -> None:
-    name, key, env = operator
+                                              operator: Operator) -> None:
+    name, key, env = operator.name, operator.key, operator.env
     # the same operator and key, straight to the protected host: refused by sshd
     direct = _ssh(lab, key, env, f"{name}@{target.address}", command="true")
     assert direct.returncode == 255 and "Permission denied" in direct.stderr, direct.stderr
     denied = ok(lab, target.name, f"journalctl -u ssh --no-pager -n 100 | grep {name}")
     assert "DenyGroups" in denied
-    # the jump host will not forward around its recorder (ssh -J / -W)
-    hop = _ssh(lab, key, env, f"{name}@{jump.address}", "-W", f"{target.address}:22")
-    assert hop.returncode != 0
+    # the jump host will not forward around its recorder (ssh -J / -W): both factors
+    # pass, and the forward is still refused
+    hop = _ssh(lab, key, operator.askpass(operator.fresh_code()), f"{name}@{jump.address}",
+               "-W", f"{target.address}:22", batch=False)
+    assert hop.returncode != 0 and "Permission denied" not in hop.stderr, hop.stderr
     # and the management zone itself is not reachable from another zone at all
     router = lab.topology.router(jump.site).leg("management").ip
     res = run(lab, probe.name, f"ssh -o BatchMode=yes -o ConnectTimeout=4 -o "

@@ -183,3 +183,15 @@ def test_patroni_dcs_drift_is_reconciled_not_bootstrapped_only(estate, hosts) ->
     # a promoted region B (standby_cluster removed) is a DR decision a deploy keeps
     b = patroni.data_for(estate, hosts["dr-pg"])
     assert "standby_cluster" not in patroni.edit_config_command(b)
+
+
+def test_patroni_hosts_give_up_on_a_silent_upstream_quickly(estate, hosts) -> None:
+    """The walreceiver ignores connect_timeout: the kernel's SYN retries bound it instead,
+    set by the role (sysctl.d) and, in the lab, from outside through the same function."""
+    from govcloud.lab.engine import namespace_sysctls
+    from roles import patroni
+
+    d = patroni.data_for(estate, hosts["dr-pg"])
+    assert patroni.kernel_settings(d) == {"net.ipv4.tcp_syn_retries": "2"}
+    assert namespace_sysctls(["baseline", "patroni"]) == patroni.kernel_settings()
+    assert namespace_sysctls(["baseline", "waf"]) == {}
