@@ -28,6 +28,7 @@ production. Under the real CLI (``pulumi preview``) the program is unchanged.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import pulumi
@@ -81,8 +82,13 @@ KINDS = (NAMESPACE, RESOURCE_QUOTA, LIMIT_RANGE, SERVICE, PERSISTENT_VOLUME_CLAI
          ROLE, ROLE_BINDING, NETWORK_POLICY, DEPLOYMENT, STATEFUL_SET, CRON_JOB)
 
 
+@cache
 def _kind_options(kind: Kind) -> pulumi.ResourceOptions:
-    """The options the typed class merges into every registration of ``kind``."""
+    """The options the typed class merges into every registration of ``kind``.
+
+    Built once per kind: they hold only constants (version, alias type tokens), and
+    ``ResourceOptions.merge`` copies them into a new object for every resource.
+    """
     opts = _utilities.get_resource_opts_defaults()
     extra = pulumi.ResourceOptions(
         aliases=[pulumi.Alias(type_=t) for t in kind.aliases] or None,

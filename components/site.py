@@ -15,6 +15,7 @@ from components.segmentation import ZoneSegmentation, ZoneSegmentationArgs
 from components.tenant import DepartmentTenant, DepartmentTenantArgs, TenantZone
 from govcloud import tenancy
 from govcloud.model import Estate, Resources, SiteName, Zone
+from govcloud.tenancy import BackupJob, PlacedComponent
 
 
 @dataclass
@@ -40,15 +41,26 @@ def build_site(
     plan = tenancy.site_plan(estate, site, systems)
     opts = pulumi.ResourceOptions(provider=provider) if provider is not None else None
 
+    # One pass over the site plan, grouped per department and per system, so the
+    # assembly below stays linear in the estate (it was departments x namespaces and
+    # systems x namespaces).
+    zones_of: dict[str, dict[Zone, TenantZone]] = {}
+    for (name, zone), quota in plan.quotas.items():
+        zones_of.setdefault(name, {})[zone] = TenantZone(
+            quota, plan.components.get((name, zone), []), plan.backups.get((name, zone), [])
+        )
+    comps_of: dict[tuple[str, str], list[PlacedComponent]] = {}
+    for (name, _), placed in plan.components.items():
+        for c in placed:
+            comps_of.setdefault((name, c.system), []).append(c)
+    backups_of: dict[tuple[str, str], list[BackupJob]] = {}
+    for (name, _), jobs in plan.backups.items():
+        for b in jobs:
+            backups_of.setdefault((name, b.system), []).append(b)
+
     tenants: dict[str, DepartmentTenant] = {}
     for dept in estate.departments:
-        zones: dict[Zone, TenantZone] = {}
-        for (name, zone), quota in plan.quotas.items():
-            if name != dept.name:
-                continue
-            comps = plan.components.get((name, zone), [])
-            backups = plan.backups.get((name, zone), [])
-            zones[zone] = TenantZone(quota, comps, backups)
+        zones = zones_of.get(dept.name, {})
         if zones:
             tenants[dept.name] = DepartmentTenant(
                 dept.name, DepartmentTenantArgs(dept, site, zones), opts
@@ -70,14 +82,8 @@ def build_site(
 
     placements: dict[str, SystemPlacement] = {}
     for dept, system in systems:
-        comps = [
-            c for (d, _), cs in plan.components.items() if d == dept.name for c in cs
-            if c.system == system.name
-        ]
-        backups = [
-            b for (d, _), bs in plan.backups.items() if d == dept.name for b in bs
-            if b.system == system.name
-        ]
+        comps = comps_of.get((dept.name, system.name), [])
+        backups = backups_of.get((dept.name, system.name), [])
         if not comps and not backups:
             continue
         name = f"{dept.name}-{system.name}"

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import runpy
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -207,6 +209,36 @@ def _run(
     return resources, outputs
 
 
+# Young-generation threshold during a run (CPython's default is 700 allocations).
+GC_YOUNG_THRESHOLD = 10_000
+
+
+@contextmanager
+def _gc_tuned_for_run() -> Iterator[None]:
+    """Keep the garbage collector's cost proportional to the run, not to the process.
+
+    Under the mock runtime every resource allocates hundreds of container objects
+    (Outputs, futures, tasks, protobuf Structs) and stays alive until the run ends.
+    With CPython's default thresholds a young collection runs every 700 allocations,
+    and each full collection rescans everything alive before the run started too: the
+    loaded estate and whatever the caller still holds (``plan --all`` keeps the
+    earlier stacks' plans; the benchmark keeps whole estates). Measured: 30-45 % of
+    the plan's CPU, growing with the estate. For the duration of one run the objects
+    that already exist are frozen (``gc.freeze``: never rescanned, nothing is freed
+    early or late because of it) and young collections run every
+    ``GC_YOUNG_THRESHOLD`` allocations; cycles made during the run are still
+    collected. Both settings are restored afterwards.
+    """
+    previous = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *previous[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+        gc.unfreeze()
+
+
 def run_program(
     stack: str,
     program: Callable[[], object],
@@ -219,7 +251,8 @@ def run_program(
     call. Tests use it to build a single component the way the plan builds a stack.
     """
     ctx = contextvars.copy_context()
-    return ctx.run(_run, stack, program, dict(config or {}), list(secret_keys or []))
+    with _gc_tuned_for_run():
+        return ctx.run(_run, stack, program, dict(config or {}), list(secret_keys or []))
 
 
 def plan_stack(
