@@ -14,7 +14,8 @@ classes. ratio = plan seconds / floor seconds.
 
 Targets: ms/resource flat within +-30 % from N=30 to N=300; plan at N=300 within 1.3x
 the floor. Wall seconds are printed with CPU seconds beside them, because the machine
-is shared and wall time moves with other people's load.
+is shared and wall time moves with other people's load; ``load`` is the machine's
+5-minute load average when the row finished.
 
     .venv/bin/python bench/plan_bench.py [--sizes 30,100,300] [--systems 10]
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import shutil
 import sys
 import tempfile
@@ -123,7 +125,7 @@ def main() -> int:
     rows = []
     header = (f"{'N':>4} {'systems':>7} {'resources':>9} {'plan s':>8} {'cpu s':>7} "
               f"{'ms/res':>7} {'cpu ms/res':>10} {'floor s':>8} {'floor cpu':>9} "
-              f"{'ratio':>6} {'cpu ratio':>9} {'schema s':>8}")
+              f"{'ratio':>6} {'cpu ratio':>9} {'schema s':>8} {'load':>5}")
     print(header, flush=True)
     for n in sizes:
         with tempfile.TemporaryDirectory(prefix=f"govcloud-bench-{n}-") as tmp:
@@ -142,11 +144,12 @@ def main() -> int:
             assert got == count, (got, count)
             assert admitted == len(estate.systems()), (admitted, len(estate.systems()))
             row = (n, len(estate.systems()), count, wall, cpu, 1000 * wall / count,
-                   1000 * cpu / count, f_wall, f_cpu, wall / f_wall, cpu / f_cpu, s_wall)
+                   1000 * cpu / count, f_wall, f_cpu, wall / f_wall, cpu / f_cpu, s_wall,
+                   os.getloadavg()[1])
             rows.append(row)
             print(f"{row[0]:>4} {row[1]:>7} {row[2]:>9} {row[3]:>8.1f} {row[4]:>7.1f} "
                   f"{row[5]:>7.2f} {row[6]:>10.2f} {row[7]:>8.1f} {row[8]:>9.1f} "
-                  f"{row[9]:>6.2f} {row[10]:>9.2f} {row[11]:>8.1f}", flush=True)
+                  f"{row[9]:>6.2f} {row[10]:>9.2f} {row[11]:>8.1f} {row[12]:>5.1f}", flush=True)
     if len(rows) > 1:
         base, last = rows[0], rows[-1]
         drift = (last[5] / base[5] - 1) * 100

@@ -143,3 +143,23 @@ def test_invalid_estate_exits_2_and_renders_nothing(
     assert "departments/health.yaml: systems[0].mlps_level: [mlps-above-cloud]" in err
     assert not out.exists()
     assert "Traceback" not in err
+
+
+def test_a_run_restores_the_garbage_collector() -> None:
+    """run_program tunes the collector for its run only (engine._gc_tuned_for_run)."""
+    import gc
+
+    seen: list[tuple[int, ...]] = []
+    before, frozen_before = gc.get_threshold(), gc.get_freeze_count()
+    engine.run_program("gc-test", lambda: seen.append(gc.get_threshold()))
+    assert seen == [engine.GC_THRESHOLDS]  # tuned while the program ran
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == frozen_before
+
+    def failing() -> None:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):  # a failing program restores it too
+        engine.run_program("gc-test", failing)
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == frozen_before
