@@ -146,14 +146,15 @@ def test_invalid_estate_exits_2_and_renders_nothing(
 
 
 def test_a_run_restores_the_garbage_collector() -> None:
-    """run_program tunes the collector for its run only (engine._gc_tuned_for_run)."""
+    """run_program pauses the collector for its run only (engine._gc_paused_for_run)."""
     import gc
 
-    seen: list[tuple[int, ...]] = []
-    before, frozen_before = gc.get_threshold(), gc.get_freeze_count()
-    engine.run_program("gc-test", lambda: seen.append(gc.get_threshold()))
-    assert seen == [engine.GC_THRESHOLDS]  # tuned while the program ran
-    assert gc.get_threshold() == before
+    seen: list[bool] = []
+    frozen_before = gc.get_freeze_count()
+    assert gc.isenabled()
+    engine.run_program("gc-test", lambda: seen.append(gc.isenabled()))
+    assert seen == [False]  # paused while the program ran
+    assert gc.isenabled()
     assert gc.get_freeze_count() == frozen_before
 
     def failing() -> None:
@@ -161,5 +162,5 @@ def test_a_run_restores_the_garbage_collector() -> None:
 
     with pytest.raises(RuntimeError, match="boom"):  # a failing program restores it too
         engine.run_program("gc-test", failing)
-    assert gc.get_threshold() == before
+    assert gc.isenabled()
     assert gc.get_freeze_count() == frozen_before
