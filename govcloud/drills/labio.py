@@ -65,24 +65,20 @@ class LabIO:
 
     # ---------------------------------------------------------------- commands
 
+    def _as_citizen(self, *argv: str) -> list[str]:
+        """``argv`` in the fabric namespace as the unprivileged "outside" user: the
+        public's vantage point, for probes and for the drill load alike."""
+        return [
+            "ip", "netns", "exec", self.lab.fabric, "setpriv", f"--reuid={OUTSIDE_UID}",
+            f"--regid={OUTSIDE_UID}", "--clear-groups", *argv,
+        ]
+
     def run(self, host: str, cmd: str, timeout: float) -> Result:
         """Run a shell command on a lab host, or outside (the public's vantage point)."""
         try:
             if host == OUTSIDE:
                 res = subprocess.run(
-                    [
-                        "ip",
-                        "netns",
-                        "exec",
-                        self.lab.fabric,
-                        "setpriv",
-                        f"--reuid={OUTSIDE_UID}",
-                        f"--regid={OUTSIDE_UID}",
-                        "--clear-groups",
-                        "/bin/sh",
-                        "-c",
-                        cmd,
-                    ],
+                    self._as_citizen("/bin/sh", "-c", cmd),
                     capture_output=True,
                     text=True,
                     timeout=timeout,
@@ -192,15 +188,7 @@ class LabIO:
         from govcloud import datatier
 
         port = datatier.layout(self.estate, self.topo.hosts).app_port
-        cmd = [
-            "ip",
-            "netns",
-            "exec",
-            self.lab.fabric,
-            "setpriv",
-            f"--reuid={OUTSIDE_UID}",
-            f"--regid={OUTSIDE_UID}",
-            "--clear-groups",
+        cmd = self._as_citizen(
             sys.executable,
             str(LOADGEN),
             "--name",
@@ -211,7 +199,7 @@ class LabIO:
             "-",
             "--run",
             run_id,
-        ]
+        )
         for server in self.dns_servers():
             cmd += ["--dns", server]
         for k, v in opts.items():
