@@ -45,10 +45,16 @@ operator without ``ssh-key`` makes :func:`data_for` refuse with an error naming
 operators.yaml, the operator and the factor: the model may not claim what the jump host
 does not do, and the jump host may not ask what the model does not say.
 
+Login-failure handling (``login_lockout``; 8.1.4.1 b): the jump host's sshd stack
+replaces ``common-auth``, where the baseline puts pam_faillock, so the stack here calls
+pam_faillock itself around pam_oath: wrong codes are counted, a locked operator is
+refused before pam_oath is asked. The thresholds stay in one place, the baseline's
+``/etc/security/faillock.conf`` (``lockout_deny``, ``lockout_unlock_seconds``).
+
 Flags (secure default = on): ``record_sessions``, ``record_input`` (off: keystrokes
 include passwords typed at prompts), ``no_forwarding``, ``audit_rules``,
 ``only_via_bastion``, ``verbose_sshd_log``, ``two_factor`` (off: key-only logins, the
-PAM stack and users file are left alone).
+PAM stack and users file are left alone), ``login_lockout``.
 """
 
 from __future__ import annotations
@@ -103,6 +109,9 @@ class Data(BaseModel):
     audit_rules: bool = True
     only_via_bastion: bool = True
     two_factor: bool = Field(default=True, description="jump host: key + TOTP for operators")
+    login_lockout: bool = Field(default=True,
+                                description="jump host: wrong TOTP codes lock the operator "
+                                            "(pam_faillock, thresholds from the baseline)")
     otp_window: int = Field(default=1, ge=0, le=3,
                             description="TOTP steps accepted either side of now (clock skew)")
     oath_users_file: str = "/etc/users.oath"

@@ -496,6 +496,45 @@ def test_totp_code_is_good_once(lab: Any, jump: Any, operator: Operator) -> None
     assert again.returncode == 255 and "Permission denied" in again.stderr, again.stderr
 
 
+def _valid_failures(listing: str) -> int:
+    """Valid records in ``faillock --user X`` output (header lines, then one per failure)."""
+    return sum(1 for ln in listing.splitlines()[2:] if ln.split()[-1:] == ["V"])
+
+
+def test_wrong_codes_lock_the_operator(lab: Any, jump: Any, operator: Operator) -> None:
+    """Login-failure handling at the jump host (8.1.4.1 b): ``deny`` wrong codes in a row
+    lock the operator, the right code is then refused without being asked, and an
+    administrator's ``faillock --reset`` (or unlock_time) lifts the lock."""
+    name, key = operator.name, operator.key
+    dest = f"{name}@{jump.address}"
+    conf = ok(lab, jump.name, "cat /etc/security/faillock.conf")
+    deny = int(re.search(r"^deny = (\d+)$", conf, re.M).group(1))
+    now = int(time.time()) // TOTP_STEP
+    window = {operator.code(now + k) for k in (-1, 0, 1, 2, 3)}
+    wrong = next(c for c in ("000000", "111111", "222222", "333333") if c not in window)
+    ok(lab, jump.name, f"faillock --user {name} --reset")  # earlier tests' single misses
+    try:
+        for _ in range(deny):
+            res = _ssh(lab, key, operator.askpass(wrong), dest, command="true", batch=False)
+            assert res.returncode == 255 and "Permission denied" in res.stderr, res.stderr
+        assert _valid_failures(ok(lab, jump.name, f"faillock --user {name}")) == deny
+        code = operator.fresh_code()
+        asked = operator.prompts().count("One-time password")
+        locked = _ssh(lab, key, operator.askpass(code), dest, command="true", batch=False)
+        assert locked.returncode == 255 and "Permission denied" in locked.stderr
+        # refused by pam_faillock before pam_oath: no code was asked, and the code unused
+        assert operator.prompts().count("One-time password") == asked
+        ok(lab, jump.name, f"faillock --user {name} --reset")
+        back = _ssh(lab, key, operator.askpass(code), dest, command="true", batch=False)
+        assert back.returncode == 0, back.stderr
+        assert _valid_failures(ok(lab, jump.name, f"faillock --user {name}")) == 0
+    finally:
+        run(lab, jump.name, f"faillock --user {name} --reset")
+    print(f"\nbastion {jump.name}: locked after {deny} wrong codes "
+          f"({locked.stderr.strip().splitlines()[-1]!r}); the right code refused unasked, "
+          f"accepted after faillock --reset")
+
+
 def test_direct_ssh_bypassing_bastion_refused(lab: Any, jump: Any, target: Any, probe: Any,
                                               operator: Operator) -> None:
     name, key, env = operator.name, operator.key, operator.env

@@ -152,8 +152,19 @@ def _auth_lines(pam: str) -> list[list[str]]:
 def test_pam_stack_asks_pam_oath_only() -> None:
     d = bastion.Data(jump=True, otp_window=2)
     pam = bastion.render("pam-sshd.j2", d)
-    assert _auth_lines(pam) == [["auth", "required", "pam_oath.so",
-                                 "usersfile=/etc/users.oath", "window=2", "digits=6"]]
+    oath = ["pam_oath.so", "usersfile=/etc/users.oath", "window=2", "digits=6"]
+    # pam_oath is the only factor asked; pam_faillock counts its failures around it
+    assert _auth_lines(pam) == [
+        ["auth", "requisite", "pam_faillock.so", "preauth"],
+        ["auth", "[success=1", "default=ignore]", *oath],
+        ["auth", "[default=die]", "pam_faillock.so", "authfail"],
+        ["auth", "sufficient", "pam_faillock.so", "authsucc"]]
+    # no thresholds here: they are the baseline's faillock.conf, one place for all hosts
+    assert not re.search(r"pam_faillock\.so.*(deny|unlock_time)=", pam)
+    # the flag off: pam_oath alone, as before
+    bare = bastion.render("pam-sshd.j2", bastion.Data(jump=True, otp_window=2,
+                                                      login_lockout=False))
+    assert _auth_lines(bare) == [["auth", "required", *oath]]
     assert "pam_unix" not in pam and "common-auth" not in pam  # no Unix password asked
     # the rest of Debian's sshd stack stays: loginuid (auditd's auid), limits, account
     for kept in ("session    required     pam_loginuid.so", "@include common-account",
@@ -210,7 +221,11 @@ def test_seeds_digest_ignores_pam_oath_bookkeeping(tmp_path: Path) -> None:
 # -- the real PAM stack, run in-process against a copy of it (pam_start_confdir)
 
 PAM_OATH = Path("/lib/x86_64-linux-gnu/security/pam_oath.so")
-PAM_SUCCESS, PAM_AUTH_ERR, PAM_USER_UNKNOWN = 0, 7, 10
+PAM_SUCCESS, PAM_PERM_DENIED, PAM_AUTH_ERR = 0, 6, 7
+# a wrong code: pam_oath's failure is "ignore"d so that pam_faillock's authfail runs, which
+# records it and returns PAM_IGNORE; [default=die] then ends the stack with Linux-PAM's
+# must-fail code. A locked account is refused earlier, by preauth's PAM_AUTH_ERR.
+WRONG_CODE = PAM_PERM_DENIED
 
 
 class _Msg(ctypes.Structure):
@@ -227,6 +242,11 @@ _CONV = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.POINT
 
 class _Conv(ctypes.Structure):
     _fields_ = [("conv", _CONV), ("appdata_ptr", ctypes.c_void_p)]
+
+
+PAM_FAIL_DELAY = 10  # pam_set_item: void (*)(int retval, unsigned usec_delay, void *appdata)
+_NO_DELAY = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_uint, ctypes.c_void_p)(
+    lambda *_: None)
 
 
 def _pam_authenticate(confdir: Path, user: str, answer: str) -> tuple[int, list[str]]:
@@ -257,40 +277,107 @@ def _pam_authenticate(confdir: Path, user: str, answer: str) -> tuple[int, list[
     conv_s, handle = _Conv(conv, None), ctypes.c_void_p()
     assert libpam.pam_start_confdir(b"sshd", user.encode(), ctypes.byref(conv_s),
                                     str(confdir).encode(), ctypes.byref(handle)) == 0
+    # the ~2 s delay after a failure (anti-guessing) is the application's to serve: a
+    # PAM_FAIL_DELAY callback that returns at once keeps these tests fast
+    libpam.pam_set_item.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+    assert libpam.pam_set_item(handle, PAM_FAIL_DELAY, ctypes.cast(_NO_DELAY, ctypes.c_void_p)) == 0
     code = libpam.pam_authenticate(handle, 0)
     libpam.pam_end(handle, code)
     return code, prompts
 
 
-@pytest.mark.skipif(not PAM_OATH.exists() or os.geteuid() != 0,
-                    reason="needs libpam-oath (scripts/apt-packages.txt) and root")
-def test_pam_stack_accepts_the_code_once(tmp_path: Path) -> None:
+# pam_faillock counts failures of accounts that exist (an unknown name is ignored), so the
+# in-process stack logs in as an account every Debian has; its tally goes to tmp_path.
+OPERATOR = "daemon"
+FAILLOCK_DENY = 3
+
+
+def _stack(tmp_path: Path, **fields: object) -> tuple[Path, Path, str]:
+    """The rendered sshd stack in a PAM confdir of its own, pam_oath's users file for
+    OPERATOR, and pam_faillock pointed at a tally dir in tmp_path with deny=3 (the
+    module's arguments override faillock.conf, so the host's own file is not read)."""
     users = tmp_path / "users.oath"
-    d = _jump("wang-lei", oath_users_file=str(users))
-    rendered = bastion.render_users(d, {"wang-lei": SEED})
+    d = _jump(OPERATOR, oath_users_file=str(users), **fields)
+    rendered = bastion.render_users(d, {OPERATOR: SEED})
     users.write_text(rendered)
     users.chmod(0o600)
     confdir = tmp_path / "pam.d"
     confdir.mkdir()
-    (confdir / "sshd").write_text(bastion.render("pam-sshd.j2", d))
+    tally = tmp_path / "faillock"
+    stack = bastion.render("pam-sshd.j2", d).replace(
+        "pam_faillock.so", f"pam_faillock.so dir={tally} deny={FAILLOCK_DENY} unlock_time=600")
+    (confdir / "sshd").write_text(stack)
     for inc in ("common-account", "common-session", "common-password"):
         if (Path("/etc/pam.d") / inc).exists():
             shutil.copy(Path("/etc/pam.d") / inc, confdir / inc)
+    return confdir, tally, rendered
+
+
+def _wrong_code() -> str:
+    return next(c for c in ("000000", "111111", "222222", "333333")
+                if c not in {_totp(SEED, time.time() + k * 30) for k in (-1, 0, 1, 2)})
+
+
+def _failures(tally: Path) -> int:
+    """Valid failure records of OPERATOR, as ``faillock`` (the admin's tool) lists them."""
+    out = subprocess.run(["faillock", "--dir", str(tally), "--user", OPERATOR],
+                         capture_output=True, text=True, check=True).stdout
+    return sum(1 for ln in out.splitlines()[2:] if ln.split()[-1:] == ["V"])
+
+
+needs_pam = pytest.mark.skipif(
+    not PAM_OATH.exists() or os.geteuid() != 0 or not shutil.which("faillock"),
+    reason="needs libpam-oath (scripts/apt-packages.txt), pam_faillock and root")
+
+
+@needs_pam
+def test_pam_stack_accepts_the_code_once(tmp_path: Path) -> None:
+    confdir, _tally, rendered = _stack(tmp_path)
+    users = tmp_path / "users.oath"
     code = _totp(SEED)
-    wrong = next(c for c in ("000000", "111111", "222222", "333333")
-                 if c not in {_totp(SEED, time.time() + k * 30) for k in (-1, 0, 1)})
-    assert _pam_authenticate(confdir, "wang-lei", wrong)[0] == PAM_AUTH_ERR
-    ok, prompts = _pam_authenticate(confdir, "wang-lei", code)
+    assert _pam_authenticate(confdir, OPERATOR, _wrong_code())[0] == WRONG_CODE
+    ok, prompts = _pam_authenticate(confdir, OPERATOR, code)
     assert ok == PAM_SUCCESS
     assert len(prompts) == 1 and "One-time password" in prompts[0]  # never a password
     # pam_oath recorded the code: the same code again is refused (replay)
-    assert _pam_authenticate(confdir, "wang-lei", code)[0] == PAM_AUTH_ERR
+    assert _pam_authenticate(confdir, OPERATOR, code)[0] == WRONG_CODE
     assert "\t0\t" in users.read_text()  # ...which is why the file changes at each login
     assert users.stat().st_mode & 0o777 == 0o600
     # and that bookkeeping is no reason for the next deploy to rewrite the file
     assert not bastion.users_file_stale(_shell_digest(users), rendered)
     # an account not in the users file (root) is refused without being asked anything
-    assert _pam_authenticate(confdir, "root", code) == (PAM_USER_UNKNOWN, [])
+    code_root, asked = _pam_authenticate(confdir, "root", code)
+    assert code_root != PAM_SUCCESS and asked == []
+
+
+@needs_pam
+def test_pam_stack_locks_after_wrong_codes(tmp_path: Path) -> None:
+    """deny wrong codes lock the operator: the right code is then refused without
+    pam_oath being asked, until the lock is lifted (faillock --reset, or unlock_time)."""
+    confdir, tally, _ = _stack(tmp_path)
+    for _ in range(FAILLOCK_DENY):
+        res, asked = _pam_authenticate(confdir, OPERATOR, _wrong_code())
+        assert res == WRONG_CODE and any("One-time password" in p for p in asked)
+    assert _failures(tally) == FAILLOCK_DENY  # pam_faillock's own tally, by its tool
+    res, asked = _pam_authenticate(confdir, OPERATOR, _totp(SEED))
+    assert res == PAM_AUTH_ERR
+    assert not any("One-time password" in p for p in asked), asked  # pam_oath not asked
+    assert any("locked" in p for p in asked), asked  # pam_faillock said why
+    subprocess.run(["faillock", "--dir", str(tally), "--user", OPERATOR, "--reset"],
+                   check=True)
+    assert _pam_authenticate(confdir, OPERATOR, _totp(SEED))[0] == PAM_SUCCESS
+
+
+@needs_pam
+def test_pam_stack_good_code_clears_the_count(tmp_path: Path) -> None:
+    """Failures below the threshold are forgotten after a good login, so an operator who
+    mistypes now and then is not locked out by a sum spread over days."""
+    confdir, tally, _ = _stack(tmp_path)
+    for _ in range(FAILLOCK_DENY - 1):
+        assert _pam_authenticate(confdir, OPERATOR, _wrong_code())[0] == WRONG_CODE
+    assert _failures(tally) == FAILLOCK_DENY - 1
+    assert _pam_authenticate(confdir, OPERATOR, _totp(SEED))[0] == PAM_SUCCESS
+    assert _failures(tally) == 0  # authsucc cleared the records
 
 
 # -- apply() wiring, with pyinfra's operations recorded instead of run
