@@ -290,6 +290,7 @@ def _pam_authenticate(confdir: Path, user: str, answer: str) -> tuple[int, list[
 # in-process stack logs in as an account every Debian has; its tally goes to tmp_path.
 OPERATOR = "daemon"
 FAILLOCK_DENY = 3
+FAILLOCK = Path("/usr/sbin/faillock")  # libpam-modules-bin, beside pam_faillock.so
 
 
 def _stack(tmp_path: Path, **fields: object) -> tuple[Path, Path, str]:
@@ -320,13 +321,13 @@ def _wrong_code() -> str:
 
 def _failures(tally: Path) -> int:
     """Valid failure records of OPERATOR, as ``faillock`` (the admin's tool) lists them."""
-    out = subprocess.run(["faillock", "--dir", str(tally), "--user", OPERATOR],
+    out = subprocess.run([str(FAILLOCK), "--dir", str(tally), "--user", OPERATOR],
                          capture_output=True, text=True, check=True).stdout
     return sum(1 for ln in out.splitlines()[2:] if ln.split()[-1:] == ["V"])
 
 
 needs_pam = pytest.mark.skipif(
-    not PAM_OATH.exists() or os.geteuid() != 0 or not shutil.which("faillock"),
+    not PAM_OATH.exists() or os.geteuid() != 0 or not FAILLOCK.exists(),
     reason="needs libpam-oath (scripts/apt-packages.txt), pam_faillock and root")
 
 
@@ -363,7 +364,7 @@ def test_pam_stack_locks_after_wrong_codes(tmp_path: Path) -> None:
     assert res == PAM_AUTH_ERR
     assert not any("One-time password" in p for p in asked), asked  # pam_oath not asked
     assert any("locked" in p for p in asked), asked  # pam_faillock said why
-    subprocess.run(["faillock", "--dir", str(tally), "--user", OPERATOR, "--reset"],
+    subprocess.run([str(FAILLOCK), "--dir", str(tally), "--user", OPERATOR, "--reset"],
                    check=True)
     assert _pam_authenticate(confdir, OPERATOR, _totp(SEED))[0] == PAM_SUCCESS
 
