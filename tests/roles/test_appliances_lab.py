@@ -359,6 +359,13 @@ class Operator:
         self.last_step = int(time.time()) // TOTP_STEP
         return self.code(self.last_step)
 
+    def wrong_code(self, steps_ahead: int = 2) -> str:
+        """A code pam_oath refuses: none of those of the window around now, nor of the
+        next ``steps_ahead`` steps (the test may run into them)."""
+        now = int(time.time()) // TOTP_STEP
+        window = {self.code(now + k) for k in range(-1, steps_ahead + 1)}
+        return next(c for c in ("000000", "111111", "222222", "333333") if c not in window)
+
     def askpass(self, code: str) -> dict[str, str]:
         """ssh's environment so that the keyboard-interactive prompt is answered ``code``
         (SSH_ASKPASS_REQUIRE=force: no tty or DISPLAY needed); the prompts are logged."""
@@ -473,9 +480,7 @@ def test_key_alone_refused_at_bastion(lab: Any, jump: Any, operator: Operator) -
     bare = _ssh(lab, key, operator.env, dest, command="true")
     assert bare.returncode == 255 and "Permission denied" in bare.stderr, bare.stderr
     # a wrong code: none of the codes the window (+-1 step) would accept
-    now = int(time.time()) // TOTP_STEP
-    window = {operator.code(now + k) for k in (-1, 0, 1, 2)}
-    wrong = next(c for c in ("000000", "111111", "222222", "333333") if c not in window)
+    wrong = operator.wrong_code()
     res = _ssh(lab, key, operator.askpass(wrong), dest, command="true", batch=False)
     assert res.returncode == 255 and "Permission denied" in res.stderr, res.stderr
     # sshd accepted the key as the first of two steps, then refused the code
@@ -509,9 +514,7 @@ def test_wrong_codes_lock_the_operator(lab: Any, jump: Any, operator: Operator) 
     dest = f"{name}@{jump.address}"
     conf = ok(lab, jump.name, "cat /etc/security/faillock.conf")
     deny = int(re.search(r"^deny = (\d+)$", conf, re.M).group(1))
-    now = int(time.time()) // TOTP_STEP
-    window = {operator.code(now + k) for k in (-1, 0, 1, 2, 3)}
-    wrong = next(c for c in ("000000", "111111", "222222", "333333") if c not in window)
+    wrong = operator.wrong_code(steps_ahead=3)
     ok(lab, jump.name, f"faillock --user {name} --reset")  # earlier tests' single misses
     try:
         for _ in range(deny):
