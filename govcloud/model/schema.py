@@ -82,6 +82,11 @@ class Capacity(Strict):
     storage: Bytes
     public_ips: int = Field(ge=0)
     bandwidth: Bandwidth
+    hosts: int = Field(
+        default=1, ge=1, le=5000,
+        description="compute hosts the vcpu/memory pool is spread over (equal hosts)",
+    )
+    pods_per_host: int = Field(default=110, ge=1, le=1000)
 
 
 class Overcommit(Strict):
@@ -110,6 +115,19 @@ class Site(Strict):
             "storage": Decimal(c.storage) * o.storage,
             "public_ips": Decimal(c.public_ips),
             "bandwidth": c.bandwidth,
+        }
+
+    def host_allocatable(self) -> dict[str, Decimal | int]:
+        """One compute host's share of :meth:`allocatable` (what a Kubernetes node offers).
+
+        The pool is split evenly over ``capacity.hosts``; rounding is down, so the
+        hosts together never offer more than the site has.
+        """
+        alloc, n = self.allocatable(), self.capacity.hosts
+        return {
+            "vcpu": (alloc["vcpu"] * 1000 // n) / 1000,
+            "memory": alloc["memory"] // n,
+            "pods": self.capacity.pods_per_host,
         }
 
 
