@@ -533,28 +533,89 @@ class Lab:
     def cut_link(self, a: str, b: str, silent: bool = True) -> None:
         """Cut the link between sites ``a`` and ``b`` (silent: packets vanish, no ICMP)."""
         cuts = self.cuts()
-        cuts[link_bridge(self.topology.link(a, b))] = "silent" if silent else "down"
+        link = self.topology.link(a, b)
+        cuts[link_bridge(link)] = "silent" if silent else "down"
         self.render_cuts(cuts)
+        if not silent:
+            self.wait_carrier_lost([link])
 
     def heal_link(self, a: str, b: str) -> None:
         cuts = self.cuts()
-        cuts.pop(link_bridge(self.topology.link(a, b)), None)
+        link = self.topology.link(a, b)
+        cuts.pop(link_bridge(link), None)
         self.render_cuts(cuts)
+        self.wait_link([link])
 
     def cut_site(self, site: str, silent: bool = True) -> None:
         """Isolate a site from the others (every link touching it); tools still reach it."""
         cuts = self.cuts()
-        for link in self.topology.links:
-            if link.touches(SiteName(site)):
-                cuts[link_bridge(link)] = "silent" if silent else "down"
+        cut = [li for li in self.topology.links if li.touches(SiteName(site))]
+        for link in cut:
+            cuts[link_bridge(link)] = "silent" if silent else "down"
         self.render_cuts(cuts)
+        if not silent:
+            self.wait_carrier_lost(cut)
+
+    def wait_carrier_lost(self, links: Iterable[LinkPath], timeout: float = 10.0) -> None:
+        """Return once both routers of each link see it without carrier (a silent cut is
+        in force as soon as `nft -f` returns: the bridge drops in the same transaction)."""
+        deadline = time.monotonic() + timeout
+        pending = {(li, site) for li in links for site in (li.a, li.b)}
+        while pending:
+            for link, site in list(pending):
+                rns = self.host_ns(self.topology.router(site).name)
+                out = _sh(["ip", "-n", rns, "-o", "link", "show", "dev", link.ifname(site)],
+                          check=False).stdout
+                if "NO-CARRIER" in out or "state LOWERLAYERDOWN" in out or "state DOWN" in out:
+                    pending.discard((link, site))
+            if pending and time.monotonic() > deadline:
+                names = ", ".join(sorted(f"{li.name} at {s}" for li, s in pending))
+                raise LabError(f"link(s) {names} still have carrier {timeout:.0f} s after the "
+                               "cut; see `govcloud lab status`")
+            if pending:
+                time.sleep(0.1)
 
     def heal_site(self, site: str) -> None:
         cuts = self.cuts()
-        for link in self.topology.links:
-            if link.touches(SiteName(site)):
-                cuts.pop(link_bridge(link), None)
+        healed = [li for li in self.topology.links if li.touches(SiteName(site))]
+        for link in healed:
+            cuts.pop(link_bridge(link), None)
         self.render_cuts(cuts)
+        self.wait_link([li for li in healed if link_bridge(li) not in cuts])
+
+    def wait_link(self, links: Iterable[LinkPath], timeout: float = 20.0) -> None:
+        """Return once each link carries traffic again, both ways; else a clear error.
+
+        A link set up again is not usable at once: the routers' veths regain carrier a
+        moment later and their neighbour entries for the peer are FAILED from the pings
+        sent during the cut, so the first packet after a heal met "Destination Host
+        Unreachable". Flush those entries, then probe across until each router has
+        resolved its peer (REACHABLE), which needs the bridge to forward in both
+        directions. ARP is answered whatever a router's firewall does with ICMP.
+        """
+        pending = {(link, side) for link in links for side in ("a", "b")}
+        for link, side in pending:
+            site = link.a if side == "a" else link.b
+            rns = self.host_ns(self.topology.router(site).name)
+            _sh(["ip", "-n", rns, "neigh", "flush", "dev", link.ifname(site)], check=False)
+        deadline = time.monotonic() + timeout
+        while pending:
+            for link, side in sorted(pending, key=lambda p: (p[0].name, p[1])):
+                site, peer = (link.a, link.b_addr) if side == "a" else (link.b, link.a_addr)
+                rns = self.host_ns(self.topology.router(site).name)
+                dev = link.ifname(site)
+                _sh(["ip", "netns", "exec", rns, "ping", "-n", "-c1", "-W1", "-I", dev,
+                     str(peer.ip)], check=False)
+                neigh = _sh(["ip", "-n", rns, "neigh", "show", str(peer.ip), "dev", dev],
+                            check=False).stdout
+                if any(state in neigh for state in ("REACHABLE", "STALE", "DELAY")):
+                    pending.discard((link, side))
+            if pending and time.monotonic() > deadline:
+                names = ", ".join(sorted(f"{li.name} ({s} side)" for li, s in pending))
+                raise LabError(f"link(s) {names} still carry no traffic {timeout:.0f} s after "
+                               "the heal (peer address unresolved); see `govcloud lab status`")
+            if pending:
+                time.sleep(0.2)
 
     # ------------------------------------------------------------------ status
 

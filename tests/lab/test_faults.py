@@ -41,13 +41,21 @@ def test_silent_site_cut_and_heal(lab):
 
 
 def test_link_down_cut_and_heal(lab):
+    from govcloud.lab.engine import LabError
+
+    link = lab.topology.link("region-a-dc2", "region-b-dr")
     lab.cut_link("region-a-dc2", "region-b-dr", silent=False)
     try:
         assert "0 received" in _ping(lab, "dc2-fw", "dr-fw")
         assert "1 received" in _ping(lab, "dc1-fw", "dr-fw")
+        # a link that stays cut is reported, bounded, instead of waited on forever
+        with pytest.raises(LabError, match=f"link\\(s\\) {link.name} .* still carry no traffic"):
+            lab.wait_link([link], timeout=2)
     finally:
         lab.heal_link("region-a-dc2", "region-b-dr")
-    assert "1 received" in _ping(lab, "dc2-fw", "dr-fw")
+    # the first packet after the heal gets through: heal_link returns once the link works
+    for _ in range(3):
+        assert "1 received" in _ping(lab, "dc2-fw", "dr-fw")
 
 
 def test_exec_on_works_when_a_site_is_cut(lab):
