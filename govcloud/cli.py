@@ -23,6 +23,8 @@ COMMANDS = [
     "lab",
     "compliance",
     "drill",
+    "cluster",
+    "engine",
 ]
 
 

@@ -1,0 +1,78 @@
+"""What a site's control plane offers, derived from the model (no toolchain needed)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from govcloud.engine import cluster
+from govcloud.model.quantity import parse_bytes
+from govcloud.plan import plan_stack, stack_names
+
+
+def _cpu(q: str) -> Decimal:
+    return Decimal(q.removesuffix("m")) / 1000
+
+
+@pytest.mark.parametrize("site", stack_names())
+def test_nodes_offer_exactly_the_sites_pool_never_more(estate, site) -> None:
+    spec = next(s for s in estate.sites if str(s.name) == site)
+    nodes = cluster.node_manifests(site)
+    assert len(nodes) == spec.capacity.hosts
+    assert len({n["metadata"]["name"] for n in nodes}) == len(nodes)
+    cpu = sum(_cpu(n["status"]["allocatable"]["cpu"]) for n in nodes)
+    mem = sum(int(n["status"]["allocatable"]["memory"].removesuffix("Ki")) * 1024
+              for n in nodes)
+    pool = spec.allocatable()
+    assert cpu <= pool["vcpu"] and pool["vcpu"] - cpu < spec.capacity.hosts  # rounding only
+    assert mem <= pool["memory"] and pool["memory"] - mem < spec.capacity.hosts * 2048
+    for n in nodes:
+        assert n["metadata"]["annotations"]["kwok.x-k8s.io/node"] == "fake"
+        assert n["metadata"]["labels"][cluster.NODE_LABEL] == site
+        assert n["status"]["allocatable"]["pods"] == str(spec.capacity.pods_per_host)
+
+
+def test_claims_cover_every_statefulset_pod_and_standalone_claim() -> None:
+    manifests = plan_stack("region-a-dc1").manifests
+    got = cluster.claims(manifests)
+    want = sum(1 for m in manifests if m["kind"] == "PersistentVolumeClaim") + sum(
+        len(m["spec"].get("volumeClaimTemplates") or []) * int(m["spec"].get("replicas", 1))
+        for m in manifests if m["kind"] == "StatefulSet")
+    assert want > 0 and len(got) == want
+    names = [c.volume_name for c in got]
+    assert len(set(names)) == len(names)  # one volume per claim, deterministic names
+    assert names == [c.volume_name for c in cluster.claims(manifests)]
+    assert all(len(n) <= 63 for n in names)
+    pv = cluster.volume_manifest("region-a-dc1", got[0])
+    assert pv["spec"]["claimRef"] == {"namespace": got[0].namespace, "name": got[0].name}
+    assert pv["spec"]["storageClassName"] == cluster.STORAGE_CLASS
+    assert parse_bytes(pv["spec"]["capacity"]["storage"]) == parse_bytes(got[0].size)
+
+
+def test_contexts_come_from_the_stack_files() -> None:
+    from govcloud.plan.engine import read_stack_config
+
+    contexts = cluster.site_contexts()
+    assert sorted(contexts) == sorted(stack_names())
+    for stack in stack_names():
+        assert contexts[stack] == read_stack_config(stack)[0]["govcloud:kubeContext"]
+
+
+def test_kwokctl_config_binds_loopback_with_admission_and_rbac(tmp_path) -> None:
+    import yaml
+
+    tools = {n: tmp_path / n for n in ("etcd", "kube-apiserver", "kube-controller-manager",
+                                       "kube-scheduler", "kubectl", "kwok")}
+    opts = yaml.safe_load(cluster._kwokctl_config(tools))["options"]
+    assert opts["bindAddress"] == "127.0.0.1"
+    assert opts["runtime"] == "binary"
+    assert opts["kubeAuthorization"] is True and opts["kubeAdmission"] is True
+    assert opts["kubeApiserverBinary"] == str(tools["kube-apiserver"])
+
+
+def test_tools_missing_names_what_to_run(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("GOVCLOUD_ENGINE_CACHE", str(tmp_path / "empty"))
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    with pytest.raises(cluster.ClusterError, match=r"scripts/setup --engine"):
+        cluster.up(["region-a-dc1"], log=lambda _m: None)
