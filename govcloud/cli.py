@@ -67,4 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m govcloud.cli` runs this file as __main__; the commands raise the
+    # CommandError of the importable module, so run that module's main
+    from govcloud.cli import main as _main
+
+    sys.exit(_main())

@@ -80,7 +80,7 @@ def _require_tools(*names: str) -> dict[str, Path]:
     if lacking:
         raise ClusterError(
             f"the engine toolchain is not built yet ({', '.join(lacking)} missing from "
-            f"{toolchain.cache_root()}); run `scripts/setup --engine` (about 40 min cold on "
+            f"{toolchain.cache_root()}); run `scripts/setup --engine` (about 45 min cold on "
             "2 cores, seconds once cached)"
         )
     return have

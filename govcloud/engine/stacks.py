@@ -126,7 +126,7 @@ def _toolchain() -> tuple[Path, Path]:
             f"the engine toolchain is not built yet ({', '.join(lacking)} not found in "
             f"{toolchain.cache_root()}; a stock pulumi {v.PULUMI} on PATH would serve as "
             "the CLI). Run "
-            "`scripts/setup --engine` (about 40 min cold on 2 cores, seconds once cached)."
+            "`scripts/setup --engine` (about 45 min cold on 2 cores, seconds once cached)."
         )
     return have["pulumi"], have["pulumi-resource-kubernetes"]
 

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Benchmark: the real Pulumi engine against `kubectl apply --server-side`, as the estate grows.
+
+For each estate (the sample, then synthetic estates of N departments written by
+`plan_bench.write_estate`, so they pass the real loader and every rule) and one site
+stack (default region-a-dc2, the sample's smallest):
+
+1. a fresh control plane (`govcloud cluster up`, its own engine dir), the claims' volumes;
+   `govcloud up` of the stack, timed (the provider waits for every rollout); an `up`
+   still running after --budget seconds gets SIGINT (the engine's graceful stop) and
+   is reported as a lower bound with the rate it had reached;
+2. the same `up` again: the no-op;
+3. a second fresh control plane; the manifests the offline plan rendered, applied with
+   the kubectl built from the same Kubernetes pins (`kubectl apply --server-side`,
+   namespaces first), then waited on with `kubectl rollout status` for every
+   Deployment and StatefulSet (what the provider's await does), timed;
+4. the same apply again: kubectl's no-op.
+
+Printed per estate: resources, seconds, resources/s and the ratios engine/kubectl.
+Targets: first apply <= 2x kubectl; no-op <= 1x kubectl. Everything runs on loopback,
+bounded by the estate's size; control planes are removed at the end.
+
+    .venv/bin/python bench/engine_bench.py [--sizes sample,30,100] [--systems 2] [--stack S]
+                                           [--budget 900]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from plan_bench import write_estate  # noqa: E402
+
+from govcloud.engine import cluster  # noqa: E402
+from govcloud.engine import stacks as engine  # noqa: E402
+from govcloud.plan import plan_stack  # noqa: E402
+
+KIND_ORDER = ["Namespace", "ResourceQuota", "LimitRange", "Role", "RoleBinding", "Secret",
+              "NetworkPolicy", "Service", "PersistentVolumeClaim"]
+
+
+def _fresh(stack: str) -> str:
+    cluster.down(log=lambda _m: None)
+    cluster.up([stack], log=lambda _m: None)
+    return cluster.site_contexts()[stack]
+
+
+def _kubectl_apply(context: str, manifests: list[dict]) -> float:
+    order = {k: i for i, k in enumerate(KIND_ORDER)}
+    ordered = sorted(manifests, key=lambda m: order.get(m["kind"], len(order)))
+    t0 = time.perf_counter()
+    cluster.kubectl(context, "apply", "--server-side", "--field-manager=bench", "-f", "-",
+                    stdin="\n---\n".join(json.dumps(m) for m in ordered), timeout=3600)
+    for m in manifests:
+        if m["kind"] in ("Deployment", "StatefulSet"):
+            cluster.kubectl(context, "rollout", "status", f"{m['kind'].lower()}/"
+                            f"{m['metadata']['name']}", "-n", m["metadata"]["namespace"],
+                            "--timeout=600s", timeout=700)
+    return time.perf_counter() - t0
+
+
+def _interrupt_engine() -> None:
+    """SIGINT to the Pulumi CLI this process started: it finishes the steps in flight,
+    saves its state and stops (the engine's own graceful cancel)."""
+    me = str(os.getpid())
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+        except OSError:
+            continue
+        comm, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:]
+        if comm == "pulumi" and rest.split()[1] == me:
+            os.kill(int(proc.name), signal.SIGINT)
+
+
+def _bounded_up(stack: str, estate: Path | None, budget: float) -> tuple[float, int, bool]:
+    """The first `up`, stopped at `budget` seconds: (seconds, resources created, finished)."""
+    created = 0
+
+    def count(line: str) -> None:
+        nonlocal created
+        if " created (" in line:
+            created += 1
+
+    timer = threading.Timer(budget, _interrupt_engine)
+    timer.start()
+    t0 = time.perf_counter()
+    try:
+        out = engine.run(stack, "up", estate=estate, on_output=count)
+        return out.seconds, out.summary.get("create", created), True
+    except engine.EngineFailed:
+        return time.perf_counter() - t0, created, False
+    finally:
+        timer.cancel()
+
+
+def measure(label: str, stack: str, estate: Path | None, budget: float) -> dict:
+    plan = plan_stack(stack, estate)
+    manifests = plan.manifests
+    ctx = _fresh(stack)
+    up_s, created, finished = _bounded_up(stack, estate, budget)
+    noop_s = float("nan")
+    if finished:
+        noop = engine.run(stack, "up", estate=estate, on_output=None)
+        assert noop.changed() == 0, noop.summary
+        noop_s = noop.seconds
+    ctx = _fresh(stack)
+    cluster.ensure_volumes(stack, manifests)
+    k_first = _kubectl_apply(ctx, manifests)
+    t0 = time.perf_counter()
+    cluster.kubectl(ctx, "apply", "--server-side", "--field-manager=bench", "-f", "-",
+                    stdin="\n---\n".join(json.dumps(m) for m in manifests), timeout=3600)
+    k_noop = time.perf_counter() - t0
+    return {"estate": label, "resources": len(plan.resources), "objects": len(manifests),
+            "up": up_s, "created": created, "finished": finished, "noop": noop_s,
+            "k_first": k_first, "k_noop": k_noop}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="sample,30,100",
+                    help="'sample' and/or numbers of departments (comma list)")
+    ap.add_argument("--systems", type=int, default=2, help="systems per synthetic department")
+    ap.add_argument("--stack", default="region-a-dc2", help="the sample's smallest stack")
+    ap.add_argument("--budget", type=float, default=900,
+                    help="seconds one engine `up` may take before it is interrupted (SIGINT)")
+    args = ap.parse_args()
+    os.environ.setdefault("PULUMI_CONFIG_PASSPHRASE", "govcloud-sample-only")
+    scratch = Path(tempfile.mkdtemp(prefix="engine-bench-"))
+    os.environ["GOVCLOUD_ENGINE_DIR"] = str(scratch / "engine")
+    rows = []
+    try:
+        for size in args.sizes.split(","):
+            os.environ["GOVCLOUD_ENGINE_STATE"] = str(scratch / f"state-{size}")
+            if size == "sample":
+                rows.append(measure("sample", args.stack, None, args.budget))
+            else:
+                root = scratch / f"estate-{size}"
+                write_estate(root, int(size), args.systems)
+                rows.append(measure(f"N={size}", args.stack, root, args.budget))
+            r = rows[-1]
+            done = "" if r["finished"] else f" (interrupted: {r['created']} created)"
+            print(f"{r['estate']}: {r['resources']} resources, up {r['up']:.1f} s{done}, "
+                  f"kubectl {r['k_first']:.1f} s", flush=True)
+    finally:
+        cluster.down(log=lambda _m: None)
+    print(f"\nstack {args.stack}; engine = `govcloud up` (Pulumi {engine.v.PULUMI}, provider "
+          f"{engine.v.PROVIDER}); kubectl = apply --server-side + rollout status\n")
+    head = ("| estate | resources | k8s objects | up s | res/s | kubectl s | obj/s | "
+            "up/kubectl | no-op up s | no-op kubectl s | no-op ratio |")
+    print(head)
+    print("|---" * 11 + "|")
+    for r in rows:
+        if r["finished"]:
+            up, rate = f"{r['up']:.1f}", f"{r['resources'] / r['up']:.1f}"
+            ratio = f"{r['up'] / r['k_first']:.2f}x"
+            noop, nratio = f"{r['noop']:.1f}", f"{r['noop'] / r['k_noop']:.2f}x"
+        else:  # stopped at the budget: a lower bound, and the rate it had reached
+            up, rate = f"> {r['up']:.0f} ({r['created']} done)", f"{r['created'] / r['up']:.1f}"
+            ratio, noop, nratio = f"> {r['up'] / r['k_first']:.1f}x", "-", "-"
+        print(f"| {r['estate']} | {r['resources']} | {r['objects']} | {up} | {rate} | "
+              f"{r['k_first']:.1f} | {r['objects'] / r['k_first']:.1f} | {ratio} | "
+              f"{noop} | {r['k_noop']:.1f} | {nratio} |")
+    print(f"\ntargets: first up <= 2.00x kubectl; no-op <= 1.00x kubectl; an up stopped at "
+          f"--budget {args.budget:.0f} s is shown as a lower bound")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,336 @@
+"""The site stacks under the real Pulumi engine, against real per-site API servers.
+
+One session of control planes (KWOK nodes sized from the model); the tests run in file
+order because each builds on the state the previous one left (up, then re-preview, then
+changes, then destroy), as an operator's day would.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from govcloud.engine import cluster, live
+from govcloud.engine import stacks as engine
+from govcloud.model import DEFAULT_ESTATE
+from govcloud.plan import plan_stack, stack_names
+
+pytestmark = pytest.mark.engine
+
+MANAGED = "app.kubernetes.io/managed-by=govcloud"
+STACKS = stack_names()
+SMALL = "region-a-dc2"  # the stack the change and failure tests use (fewest resources)
+
+
+def quiet(_line: str) -> None:
+    """Engine output is long; the outcome objects carry what the tests assert on."""
+
+
+@pytest.fixture(scope="module")
+def plans() -> dict:
+    return {s: plan_stack(s) for s in STACKS}
+
+
+def _up(stack: str, **kw) -> engine.Outcome:
+    try:
+        return engine.run(stack, "up", on_output=quiet, **kw)
+    except engine.EngineFailed as exc:
+        pytest.fail(f"{exc}\n{exc.outcome.diagnostics[-10:]}")
+
+
+def _each(operation: str, **kw) -> dict[str, engine.Outcome]:
+    """The operation on every site's stack, side by side (each site is its own cluster)."""
+    try:
+        return engine.run_each(STACKS, operation, **kw)
+    except engine.EngineFailed as exc:
+        pytest.fail(str(exc))
+
+
+def test_preview_then_up_every_stack_with_the_policy_pack(engine_sites, plans) -> None:
+    previews = _each("preview")
+    ups = _each("up", policy=True)
+    for stack in STACKS:
+        pre, up = previews[stack], ups[stack]
+        wanted = len(plans[stack].resources)
+        assert pre.summary.get("create") == wanted + 1, pre.summary  # + the stack itself
+        assert up.summary.get("create") == wanted + 1, up.summary
+        assert not [p for p in up.policy_violations if p["level"] == "mandatory"]
+        print(f"{stack}: preview {pre.seconds:.1f} s, up {up.seconds:.1f} s "
+              f"({wanted} resources)")
+
+
+def test_every_workload_rolled_out_and_every_claim_bound(engine_sites, plans) -> None:
+    for stack in STACKS:
+        ctx = engine_sites[stack]
+        for kind in ("deployments", "statefulsets"):
+            for obj in cluster.kube_json(ctx, "get", kind, "-A", "-l", MANAGED)["items"]:
+                want = obj["spec"]["replicas"]
+                ready = obj.get("status", {}).get("readyReplicas", 0)
+                assert ready == want, f"{stack} {kind} {obj['metadata']['name']}: {ready}/{want}"
+        pods = cluster.kube_json(ctx, "get", "pods", "-A", "-l", MANAGED)["items"]
+        assert pods and all(p["status"]["phase"] == "Running" for p in pods)
+        assert all(p["spec"].get("nodeName", "").startswith(f"{stack}-host-") for p in pods)
+        pvcs = cluster.kube_json(ctx, "get", "pvc", "-A")["items"]
+        assert all(p["status"]["phase"] == "Bound" for p in pvcs), [
+            p["metadata"]["name"] for p in pvcs if p["status"]["phase"] != "Bound"]
+        assert len(pvcs) == len(cluster.claims(plans[stack].manifests))
+
+
+def test_api_servers_hold_exactly_what_the_plan_rendered(engine_sites, plans) -> None:
+    for stack in STACKS:
+        got = live.compare(engine_sites[stack], plans[stack].manifests)
+        assert not got["missing"] and not got["extra"], (got["missing"][:5], got["extra"][:5])
+        assert got["live"] == got["planned"]
+        assert not got["differences"], dict(list(got["differences"].items())[:3])
+
+
+def test_no_pod_refused_by_quota_limits_or_pod_security(engine_sites) -> None:
+    for stack in STACKS:
+        events = cluster.kube_json(engine_sites[stack], "get", "events", "-A")["items"]
+        # FailedCreate: admission refused a ReplicaSet's, StatefulSet's or Job's pod.
+        # FailedScheduling: no node fits, except the moment before the volume binder
+        # binds a StatefulSet pod's claim to its pre-bound volume (every such pod is
+        # asserted Running above).
+        refused = [f"{e['involvedObject']['kind']} {e['involvedObject'].get('namespace')}/"
+                   f"{e['involvedObject']['name']}: {e['message']}" for e in events
+                   if e["reason"] == "FailedCreate" or (
+                       e["reason"] == "FailedScheduling"
+                       and "unbound immediate PersistentVolumeClaims" not in e["message"])]
+        assert not refused, refused[:5]
+        # the admission plugins really were there to refuse
+        plugins = cluster.kubectl(engine_sites[stack], "get", "--raw", "/metrics").stdout
+        for plugin in ("ResourceQuota", "LimitRanger", "PodSecurity"):
+            assert f'name="{plugin}"' in plugins, plugin
+
+
+def test_second_preview_changes_nothing_and_refresh_finds_no_drift(engine_sites) -> None:
+    previews = _each("preview")
+    refreshes = _each("refresh")
+    for stack in STACKS:
+        pre, ref = previews[stack], refreshes[stack]
+        assert pre.changes() == {}, {k: v[:5] for k, v in pre.changes().items()}
+        assert set(pre.summary) == {"same"}, pre.summary
+        assert set(ref.summary) == {"same"}, ref.summary
+
+
+def _can(ctx: str, group: str, verb: str, resource: str, ns: str) -> bool:
+    proc = cluster.kubectl(ctx, "auth", "can-i", verb, resource, "-n", ns,
+                           "--as", f"someone-of-{group}", "--as-group", group, check=False)
+    return proc.stdout.strip() == "yes"
+
+
+def test_rbac_fences_the_departments(engine_sites, plans) -> None:
+    ctx = engine_sites[SMALL]
+    bindings = [m for m in plans[SMALL].manifests if m["kind"] == "RoleBinding"]
+    admins = {b["metadata"]["namespace"]: b["subjects"][0]["name"] for b in bindings
+              if b["roleRef"]["name"] == "department-admin"}
+    auditors = {b["metadata"]["namespace"]: b["subjects"][0]["name"] for b in bindings
+                if b["roleRef"]["name"] == "department-auditor"}
+    own, group = next(iter(sorted(admins.items())))
+    other = next(ns for ns, g in sorted(admins.items()) if g != group)
+    assert _can(ctx, group, "create", "deployments.apps", own)
+    assert _can(ctx, group, "update", "statefulsets.apps", own)
+    assert not _can(ctx, group, "create", "deployments.apps", other)
+    assert not _can(ctx, group, "get", "pods", other)
+    for resource in ("resourcequotas", "networkpolicies.networking.k8s.io",
+                     "roles.rbac.authorization.k8s.io", "rolebindings.rbac.authorization.k8s.io",
+                     "limitranges"):
+        assert not _can(ctx, group, "update", resource, own), resource
+        assert not _can(ctx, group, "delete", resource, own), resource
+    auditor = auditors[own]
+    assert _can(ctx, auditor, "get", "deployments.apps", own)
+    assert _can(ctx, auditor, "list", "networkpolicies.networking.k8s.io", own)
+    assert not _can(ctx, auditor, "get", "secrets", own)
+    assert not _can(ctx, auditor, "list", "secrets", own)
+    assert not _can(ctx, auditor, "update", "deployments.apps", own)
+
+
+def _violations() -> None:
+    """A privileged container and a NetworkPolicy opening internet -> extranet."""
+    import pulumi
+
+    from components.kube import DEPLOYMENT, NETWORK_POLICY, KubeObject
+
+    meta = {"namespace": "civil-affairs-extranet",
+            "labels": {"app.kubernetes.io/managed-by": "govcloud",
+                       "govcloud.io/department": "civil-affairs",
+                       "govcloud.io/zone": "extranet"}}
+    KubeObject(DEPLOYMENT, "rogue-privileged", {
+        "metadata": meta | {"name": "rogue"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "rogue"}},
+                 "template": {"metadata": {"labels": {"app": "rogue"}}, "spec": {
+                     "containers": [{"name": "c", "image": "registry.govcloud.example.cn/x:1",
+                                     "securityContext": {"privileged": True}}]}}},
+    }, pulumi.ResourceOptions())
+    KubeObject(NETWORK_POLICY, "rogue-internet-to-extranet", {
+        "metadata": meta | {"name": "rogue-from-internet"},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{
+            "from": [{"namespaceSelector": {"matchLabels": {"govcloud.io/zone": "internet"}}}],
+            "ports": [{"protocol": "TCP", "port": 443}]}]},
+    }, pulumi.ResourceOptions())
+
+
+def test_policy_pack_refuses_a_violation_through_the_engine(engine_sites) -> None:
+    with pytest.raises(engine.EngineFailed) as err:
+        engine.run(SMALL, "preview", policy=True, extra=_violations, on_output=quiet)
+    msg = str(err.value)
+    got = {p["policy"]: p["message"] for p in err.value.outcome.policy_violations
+           if p["level"] == "mandatory"}
+    assert "no-privileged-workloads" in got and "gatekeeper-only" in got, got
+    assert "runs privileged" in got["no-privileged-workloads"]
+    assert "GB/T 22239" in got["no-privileged-workloads"]  # the clause is in the message
+    assert "gatekeeper" in got["gatekeeper-only"]
+    assert "refused by" in msg and "nothing was applied" in msg
+    # and nothing was applied
+    ctx = engine_sites[SMALL]
+    assert cluster.kubectl(ctx, "get", "deployment", "rogue", "-n", "civil-affairs-extranet",
+                           check=False).returncode != 0
+
+
+def _changed_estate(root: Path) -> Path:
+    """Raise one department's quota, add a system, remove a flow."""
+    import yaml
+
+    dst = root / "estate"
+    shutil.copytree(DEFAULT_ESTATE, dst)
+    dept = dst / "departments" / "civil-affairs.yaml"
+    data = yaml.safe_load(dept.read_text())
+    marriage = next(s for s in data["systems"] if s["name"] == "marriage")
+    api = next(c for c in marriage["components"] if c["name"] == "api")
+    api["cpu"] = int(api["cpu"]) + 2  # its footprint, hence its quota, grows
+    added = copy.deepcopy(marriage)
+    added["name"] = "adoption"
+    added["title"] = "收养登记系统"
+    data["systems"].append(added)
+    dept.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    flows = dst / "flows.yaml"
+    fdata = yaml.safe_load(flows.read_text())
+    removable = [f for f in fdata["flows"] if f["id"] == "egov-wan-ingress"]
+    fdata["flows"].remove(removable[0])
+    flows.write_text(yaml.safe_dump(fdata, allow_unicode=True, sort_keys=False))
+    return dst
+
+
+def _expected(before, after) -> dict[str, set[str]]:
+    old = {r.urn: r for r in before.resources}
+    new = {r.urn: r for r in after.resources}
+    return {
+        "create": set(new) - set(old),
+        "delete": set(old) - set(new),
+        "update": {u for u in set(old) & set(new)
+                   if old[u].is_kubernetes and old[u].props != new[u].props},
+    }
+
+
+def test_estate_change_previews_exactly_and_converges(engine_sites, plans, tmp_path) -> None:
+    changed = _changed_estate(tmp_path)
+    expected = _expected(plans[SMALL], plan_stack(SMALL, changed))
+    assert all(expected.values()), expected  # the change makes all three kinds of step
+    pre = engine.run(SMALL, "preview", estate=changed, on_output=quiet)
+    got = pre.changes()
+    assert set(got.get("create", [])) == expected["create"]
+    assert set(got.get("delete", [])) == expected["delete"]
+    assert set(got.get("update", [])) == expected["update"]
+    assert set(got) <= {"create", "delete", "update"}, got.keys()
+    _up(SMALL, estate=changed)
+    again = engine.run(SMALL, "preview", estate=changed, on_output=quiet)
+    assert again.changes() == {}
+    assert not live.compare(engine_sites[SMALL], plan_stack(SMALL, changed).manifests)[
+        "differences"]
+    back = _up(SMALL)  # the sample estate again, for the tests after this one
+    assert back.changed() == sum(len(v) for v in expected.values())
+
+
+def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "govcloud.cli", *args], capture_output=True,
+                          text=True, timeout=600, env=env or os.environ.copy())
+
+
+@pytest.mark.parametrize("case", ["no-passphrase", "unknown-context", "server-down",
+                                  "not-initialised", "no-toolchain"])
+def test_bad_input_gets_one_paragraph_and_no_traceback(engine_sites, tmp_path, case) -> None:
+    env = os.environ.copy()
+    args = ["preview", "--stack", SMALL, "--no-policy"]
+    want = ""
+    if case == "no-passphrase":
+        env.pop("PULUMI_CONFIG_PASSPHRASE", None)
+        want = "PULUMI_CONFIG_PASSPHRASE"
+    elif case == "unknown-context":
+        cfg = tmp_path / "kubeconfig"
+        cfg.write_text("apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n")
+        env["KUBECONFIG"] = str(cfg)
+        want = f"{engine_sites[SMALL]!r}"
+    elif case == "server-down":
+        cluster.kwokctl("stop", "cluster", "--name", cluster.cluster_name(SMALL))
+        want = "is not answering"
+    elif case == "not-initialised":
+        env["GOVCLOUD_ENGINE_STATE"] = str(tmp_path / "empty-state")
+        args = ["refresh", "--stack", SMALL]
+        want = "not initialised"
+    elif case == "no-toolchain":
+        env["GOVCLOUD_ENGINE_CACHE"] = str(tmp_path / "no-cache")
+        env["PATH"] = "/usr/bin:/bin"
+        want = "scripts/setup --engine"
+    try:
+        proc = _cli(*args, env=env)
+    finally:
+        if case == "server-down":
+            cluster.up([SMALL], log=quiet)
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert want in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def _apiserver_pid(site: str) -> int:
+    pidfile = cluster.kwok_workdir() / "clusters" / cluster.cluster_name(site) / "pids" / \
+        "kube-apiserver.pid"
+    return int(pidfile.read_text().strip())
+
+
+def test_up_killed_midway_resumes_and_converges(engine_sites, plans) -> None:
+    engine.run(SMALL, "destroy", on_output=quiet)
+    created = []
+
+    def kill_when_half_done(line: str) -> None:
+        if "created" in line:
+            created.append(line)
+            if len(created) == len(plans[SMALL].resources) // 3:
+                os.kill(_apiserver_pid(SMALL), 9)
+
+    with pytest.raises(engine.EngineFailed) as err:
+        engine.run(SMALL, "up", on_output=kill_when_half_done)
+    assert "resumes from what was applied" in str(err.value)
+    assert "Traceback" not in str(err.value)
+    cluster.up([SMALL], log=quiet)  # the operator brings the server back
+    resumed = _up(SMALL)
+    assert 0 < resumed.summary.get("create", 0) < len(plans[SMALL].resources)
+    assert engine.run(SMALL, "preview", on_output=quiet).changes() == {}
+    got = live.compare(engine_sites[SMALL], plans[SMALL].manifests)
+    assert not got["missing"] and not got["extra"] and not got["differences"]
+
+
+def test_destroy_leaves_no_govcloud_object(engine_sites, plans) -> None:
+    _each("destroy")
+    deadline = time.monotonic() + 120
+    for stack in STACKS:
+        ctx = engine_sites[stack]
+        names = {m["metadata"]["name"] for m in plans[stack].manifests
+                 if m["kind"] == "Namespace"}
+        while True:
+            left = [n["metadata"]["name"] for n in
+                    cluster.kube_json(ctx, "get", "namespaces")["items"]
+                    if n["metadata"]["name"] in names]
+            if not left or time.monotonic() > deadline:
+                break
+            time.sleep(2)  # namespaces finalise (their contents are removed) asynchronously
+        assert not left, left
+        kinds = ",".join(sorted(set(live.KINDS.values()) | {"pods", "namespaces"}))
+        objs = cluster.kube_json(ctx, "get", kinds, "-A", "-l", MANAGED)["items"]
+        assert not objs, [o["metadata"]["name"] for o in objs][:5]
