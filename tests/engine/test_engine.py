@@ -212,7 +212,7 @@ def _changed_estate(root: Path) -> Path:
     dept.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
     flows = dst / "flows.yaml"
     fdata = yaml.safe_load(flows.read_text())
-    removable = [f for f in fdata["flows"] if f["id"] == "egov-wan-ingress"]
+    removable = [f for f in fdata["flows"] if f["id"] == "management-to-internet"]
     fdata["flows"].remove(removable[0])
     flows.write_text(yaml.safe_dump(fdata, allow_unicode=True, sort_keys=False))
     return dst
