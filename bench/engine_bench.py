@@ -5,23 +5,26 @@ For each estate (the sample, then synthetic estates of N departments written by
 `plan_bench.write_estate`, so they pass the real loader and every rule) and one site
 stack (default region-a-dc2, the sample's smallest):
 
-1. a fresh control plane (`govcloud cluster up`, its own engine dir), the claims' volumes;
+1. per checkpoint mode (`--checkpoints`, default both: "step", the engine's default,
+   saves the state after every step; "end" saves it once, PULUMI_SKIP_CHECKPOINTS): a
+   fresh control plane (`govcloud cluster up`, its own engine dir), the claims' volumes;
    `govcloud up` of the stack, timed (the provider waits for every rollout); an `up`
    still running after --budget seconds gets SIGINT (the engine's graceful stop) and
    is reported as a lower bound with the rate it had reached;
-2. the same `up` again: the no-op;
+2. after the "step" up, the same `up` again: the no-op;
 3. a second fresh control plane; the manifests the offline plan rendered, applied with
    the kubectl built from the same Kubernetes pins (`kubectl apply --server-side`,
    namespaces first), then waited on with `kubectl rollout status` for every
    Deployment and StatefulSet (what the provider's await does), timed;
 4. the same apply again: kubectl's no-op.
 
-Printed per estate: resources, seconds, resources/s and the ratios engine/kubectl.
+Printed per estate: resources, seconds, resources/s and the ratios engine/kubectl and
+step/end (what the per-step checkpoints cost).
 Targets: first apply <= 2x kubectl; no-op <= 1x kubectl. Everything runs on loopback,
 bounded by the estate's size; control planes are removed at the end.
 
     .venv/bin/python bench/engine_bench.py [--sizes sample,30,100] [--systems 2] [--stack S]
-                                           [--budget 900]
+                                           [--budget 900] [--checkpoints step,end]
 """
 
 from __future__ import annotations
@@ -86,7 +89,8 @@ def _interrupt_engine() -> None:
             os.kill(int(proc.name), signal.SIGINT)
 
 
-def _bounded_up(stack: str, estate: Path | None, budget: float) -> tuple[float, int, bool]:
+def _bounded_up(stack: str, estate: Path | None, budget: float,
+                checkpoints: str) -> tuple[float, int, bool]:
     """The first `up`, stopped at `budget` seconds: (seconds, resources created, finished)."""
     created = 0
 
@@ -99,7 +103,7 @@ def _bounded_up(stack: str, estate: Path | None, budget: float) -> tuple[float, 
     timer.start()
     t0 = time.perf_counter()
     try:
-        out = engine.run(stack, "up", estate=estate, on_output=count)
+        out = engine.run(stack, "up", estate=estate, on_output=count, checkpoints=checkpoints)
         return out.seconds, out.summary.get("create", created), True
     except engine.EngineFailed:
         return time.perf_counter() - t0, created, False
@@ -107,26 +111,40 @@ def _bounded_up(stack: str, estate: Path | None, budget: float) -> tuple[float, 
         timer.cancel()
 
 
-def measure(label: str, stack: str, estate: Path | None, budget: float) -> dict:
+def measure(label: str, stack: str, estate: Path | None, budget: float,
+            modes: list[str]) -> dict:
     plan = plan_stack(stack, estate)
     manifests = plan.manifests
-    ctx = _fresh(stack)
-    up_s, created, finished = _bounded_up(stack, estate, budget)
-    noop_s = float("nan")
-    if finished:
-        noop = engine.run(stack, "up", estate=estate, on_output=None)
-        assert noop.changed() == 0, noop.summary
-        noop_s = noop.seconds
+    row = {"estate": label, "resources": len(plan.resources), "objects": len(manifests),
+           "noop": float("nan")}
+    state = os.environ["GOVCLOUD_ENGINE_STATE"]
+    for mode in modes:
+        os.environ["GOVCLOUD_ENGINE_STATE"] = f"{state}-{mode}"
+        _fresh(stack)
+        up_s, created, finished = _bounded_up(stack, estate, budget, mode)
+        row[mode] = {"up": up_s, "created": created, "finished": finished}
+        if finished and mode == "step":
+            noop = engine.run(stack, "up", estate=estate, on_output=None)
+            assert noop.changed() == 0, noop.summary
+            row["noop"] = noop.seconds
     ctx = _fresh(stack)
     cluster.ensure_volumes(stack, manifests)
-    k_first = _kubectl_apply(ctx, manifests)
+    row["k_first"] = _kubectl_apply(ctx, manifests)
     t0 = time.perf_counter()
     cluster.kubectl(ctx, "apply", "--server-side", "--field-manager=bench", "-f", "-",
                     stdin="\n---\n".join(json.dumps(m) for m in manifests), timeout=3600)
-    k_noop = time.perf_counter() - t0
-    return {"estate": label, "resources": len(plan.resources), "objects": len(manifests),
-            "up": up_s, "created": created, "finished": finished, "noop": noop_s,
-            "k_first": k_first, "k_noop": k_noop}
+    row["k_noop"] = time.perf_counter() - t0
+    return row
+
+
+def _up_cells(row: dict, mode: str) -> tuple[str, str, str]:
+    """(seconds, resources/s, ratio to kubectl); a lower bound when stopped at the budget."""
+    r = row[mode]
+    if r["finished"]:
+        return (f"{r['up']:.1f}", f"{row['resources'] / r['up']:.1f}",
+                f"{r['up'] / row['k_first']:.2f}x")
+    return (f"> {r['up']:.0f} ({r['created']} done)", f"{r['created'] / r['up']:.1f}",
+            f"> {r['up'] / row['k_first']:.1f}x")
 
 
 def main() -> int:
@@ -137,7 +155,13 @@ def main() -> int:
     ap.add_argument("--stack", default="region-a-dc2", help="the sample's smallest stack")
     ap.add_argument("--budget", type=float, default=900,
                     help="seconds one engine `up` may take before it is interrupted (SIGINT)")
+    ap.add_argument("--checkpoints", default="step,end",
+                    help="checkpoint modes to time the first up in (comma list of "
+                         f"{', '.join(engine.CHECKPOINTS)})")
     args = ap.parse_args()
+    modes = args.checkpoints.split(",")
+    if not modes or any(m not in engine.CHECKPOINTS for m in modes):
+        ap.error(f"--checkpoints: a comma list of {', '.join(engine.CHECKPOINTS)}")
     os.environ.setdefault("PULUMI_CONFIG_PASSPHRASE", "govcloud-sample-only")
     scratch = Path(tempfile.mkdtemp(prefix="engine-bench-"))
     os.environ["GOVCLOUD_ENGINE_DIR"] = str(scratch / "engine")
@@ -146,34 +170,41 @@ def main() -> int:
         for size in args.sizes.split(","):
             os.environ["GOVCLOUD_ENGINE_STATE"] = str(scratch / f"state-{size}")
             if size == "sample":
-                rows.append(measure("sample", args.stack, None, args.budget))
+                rows.append(measure("sample", args.stack, None, args.budget, modes))
             else:
                 root = scratch / f"estate-{size}"
                 write_estate(root, int(size), args.systems)
-                rows.append(measure(f"N={size}", args.stack, root, args.budget))
+                rows.append(measure(f"N={size}", args.stack, root, args.budget, modes))
             r = rows[-1]
-            done = "" if r["finished"] else f" (interrupted: {r['created']} created)"
-            print(f"{r['estate']}: {r['resources']} resources, up {r['up']:.1f} s{done}, "
+            ups = ", ".join(f"up ({m}) {_up_cells(r, m)[0]} s" for m in modes)
+            print(f"{r['estate']}: {r['resources']} resources, {ups}, "
                   f"kubectl {r['k_first']:.1f} s", flush=True)
     finally:
         cluster.down(log=lambda _m: None)
-    print(f"\nstack {args.stack}; engine = `govcloud up` (Pulumi {engine.v.PULUMI}, provider "
-          f"{engine.v.PROVIDER}); kubectl = apply --server-side + rollout status\n")
-    head = ("| estate | resources | k8s objects | up s | res/s | kubectl s | obj/s | "
-            "up/kubectl | no-op up s | no-op kubectl s | no-op ratio |")
-    print(head)
-    print("|---" * 11 + "|")
+    print(f"\nstack {args.stack}; engine = `govcloud up --checkpoints MODE` (Pulumi "
+          f"{engine.v.PULUMI}, provider {engine.v.PROVIDER}); kubectl = apply --server-side "
+          f"+ rollout status\n")
+    cols = ["estate", "resources", "k8s objects"]
+    for m in modes:
+        cols += [f"up ({m}) s", f"res/s ({m})", f"{m}/kubectl"]
+    if set(modes) >= {"step", "end"}:
+        cols.append("step/end")
+    cols += ["kubectl s", "no-op up s", "no-op kubectl s", "no-op ratio"]
+    print("| " + " | ".join(cols) + " |")
+    print("|---" * len(cols) + "|")
     for r in rows:
-        if r["finished"]:
-            up, rate = f"{r['up']:.1f}", f"{r['resources'] / r['up']:.1f}"
-            ratio = f"{r['up'] / r['k_first']:.2f}x"
-            noop, nratio = f"{r['noop']:.1f}", f"{r['noop'] / r['k_noop']:.2f}x"
-        else:  # stopped at the budget: a lower bound, and the rate it had reached
-            up, rate = f"> {r['up']:.0f} ({r['created']} done)", f"{r['created'] / r['up']:.1f}"
-            ratio, noop, nratio = f"> {r['up'] / r['k_first']:.1f}x", "-", "-"
-        print(f"| {r['estate']} | {r['resources']} | {r['objects']} | {up} | {rate} | "
-              f"{r['k_first']:.1f} | {r['objects'] / r['k_first']:.1f} | {ratio} | "
-              f"{noop} | {r['k_noop']:.1f} | {nratio} |")
+        cells = [r["estate"], str(r["resources"]), str(r["objects"])]
+        for m in modes:
+            cells += list(_up_cells(r, m))
+        if set(modes) >= {"step", "end"}:
+            step, end = r["step"], r["end"]
+            both = step["finished"] and end["finished"]
+            cells.append(f"{'' if both else '> '}{step['up'] / end['up']:.2f}x"
+                         if end["finished"] else "-")
+        noop_ok = r["noop"] == r["noop"]  # not NaN: the step up finished
+        cells += [f"{r['k_first']:.1f}", f"{r['noop']:.1f}" if noop_ok else "-",
+                  f"{r['k_noop']:.1f}", f"{r['noop'] / r['k_noop']:.2f}x" if noop_ok else "-"]
+        print("| " + " | ".join(cells) + " |")
     print(f"\ntargets: first up <= 2.00x kubectl; no-op <= 1.00x kubectl; an up stopped at "
           f"--budget {args.budget:.0f} s is shown as a lower bound")
     return 0

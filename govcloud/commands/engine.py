@@ -19,6 +19,8 @@ OPERATIONS = {
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from govcloud.engine.stacks import CHECKPOINTS
+
     for op, text in OPERATIONS.items():
         p = sub.add_parser(op, help=text, description=__doc__)
         which = p.add_mutually_exclusive_group()
@@ -28,6 +30,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         if op in ("preview", "up"):
             p.add_argument("--no-policy", action="store_true",
                            help="skip the policy pack (it runs by default)")
+        if op != "preview":
+            p.add_argument("--checkpoints", choices=tuple(CHECKPOINTS), default="step",
+                           help="; ".join(f"{k}: {v}" for k, v in CHECKPOINTS.items()))
         p.set_defaults(func=run, operation=op)
 
 
@@ -49,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     for stack in chosen:
         print(f"== {args.operation} {stack}" + (" (policy pack on)" if policy else ""))
         try:
-            out = engine.run(stack, args.operation, estate=estate, policy=policy)
+            out = engine.run(stack, args.operation, estate=estate, policy=policy,
+                             checkpoints=getattr(args, "checkpoints", "step"))
         except engine.EngineError as exc:
             raise CommandError(str(exc)) from None
         summary = ", ".join(f"{op} {n}" for op, n in sorted(out.summary.items()))

@@ -36,6 +36,18 @@ from govcloud.model.loader import REPO_ROOT
 PROJECT = "govcloud"
 STACKS_DIR = REPO_ROOT / "stacks"
 
+#: When the engine saves a stack's state during up, refresh and destroy. The DIY
+#: backend rewrites the whole deployment after every step, which makes a first `up` or
+#: a full `destroy` grow with the square of the stack's size (README, "With the real
+#: engine"). "end" skips those saves: the right trade on a cluster being built or torn
+#: down from scratch, the wrong one on a site in service, where an interrupted run must
+#: remember what it applied.
+CHECKPOINTS = {
+    "step": "save the state after every step (default; an interrupted run resumes)",
+    "end": "save the state once, when the operation finishes (PULUMI_SKIP_CHECKPOINTS; "
+           "an interrupted run forgets what it applied)",
+}
+
 
 class EngineError(RuntimeError):
     """A precondition failed or the engine refused: one paragraph for the operator."""
@@ -167,7 +179,7 @@ def _program(extra: Callable[[], None] | None = None) -> Callable[[], None]:
     return program
 
 
-def _env(estate: Path | None) -> dict[str, str]:
+def _env(estate: Path | None, checkpoints: str = "step") -> dict[str, str]:
     env = {
         "PULUMI_BACKEND_URL": f"file://{state_dir()}",
         "PULUMI_SKIP_UPDATE_CHECK": "true",
@@ -180,6 +192,8 @@ def _env(estate: Path | None) -> dict[str, str]:
     }
     if estate is not None:
         env["GOVCLOUD_ESTATE"] = str(estate)
+    if checkpoints == "end":
+        env["PULUMI_SKIP_CHECKPOINTS"] = "true"
     return env
 
 
@@ -220,7 +234,8 @@ def _install_provider(pulumi_bin: Path, provider_bin: Path, home: Path) -> None:
                           f"{home}: {(proc.stderr or proc.stdout).strip()[-500:]}")
 
 
-def _stack(name: str, program: Callable[[], None], estate: Path | None, create: bool) -> Any:
+def _stack(name: str, program: Callable[[], None], estate: Path | None, create: bool,
+           checkpoints: str = "step") -> Any:
     from pulumi import automation as auto
 
     pulumi_bin, provider_bin = _toolchain()
@@ -231,7 +246,7 @@ def _stack(name: str, program: Callable[[], None], estate: Path | None, create: 
     opts = auto.LocalWorkspaceOptions(
         work_dir=str(REPO_ROOT),
         pulumi_home=str(home),
-        env_vars=_env(estate),
+        env_vars=_env(estate, checkpoints),
         pulumi_command=auto.PulumiCommand(root=str(pulumi_bin.parent.parent)),
     )
     try:
@@ -275,15 +290,22 @@ def run(
     on_output: Callable[[str], Any] | None = print,
     check_cluster: bool = True,
     parallel: int | None = None,
+    checkpoints: str = "step",
 ) -> Outcome:
     """One engine operation (preview, up, refresh, destroy) on one stack.
 
     `extra` registers more resources after the stack program (tests use it to show the
     policy pack refusing a violation); `estate` points the program at another estate
-    directory. Raises EngineError with a one-paragraph message on any failure.
+    directory. `checkpoints` is "step" (the engine's default: state saved after every
+    step, so an interrupted run resumes from what it applied) or "end"
+    (PULUMI_SKIP_CHECKPOINTS: saved once when the operation finishes; see CHECKPOINTS).
+    Raises EngineError with a one-paragraph message on any failure.
     """
     from pulumi import automation as auto
 
+    if checkpoints not in CHECKPOINTS:
+        raise EngineError(f"checkpoints must be one of {', '.join(CHECKPOINTS)}, "
+                          f"not {checkpoints!r}")
     _passphrase()
     _toolchain()
     if check_cluster:
@@ -298,7 +320,8 @@ def run(
             plan = plan_stack(stack, estate)
             if site in cluster.existing() and kubeconfig() == cluster.kubeconfig_path():
                 cluster.ensure_volumes(site, plan.manifests)
-        st = _stack(stack, _program(extra), estate, create=operation in ("preview", "up"))
+        st = _stack(stack, _program(extra), estate, create=operation in ("preview", "up"),
+                    checkpoints=checkpoints)
         kwargs: dict[str, Any] = {"on_output": on_output, "on_event": _events(outcome),
                                   "color": "never"}
         if parallel:
