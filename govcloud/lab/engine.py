@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from govcloud.lab.topology import ZONE_ABBR, Host, LinkPath, Topology, load_topology
 from govcloud.model import SiteName
@@ -71,6 +72,22 @@ def _sh(cmd: list[str], check: bool = True, **kw: object) -> subprocess.Complete
     if check and res.returncode != 0:
         raise LabError(f"{' '.join(cmd)} failed ({res.returncode}): {res.stderr.strip()}")
     return res
+
+
+def _poll(pending: set[Any], done: Callable[[Any], bool], timeout: float, interval: float,
+          failure: Callable[[set[Any]], str]) -> None:
+    """Check every pending item until all are done; past `timeout`, LabError(failure(left)).
+
+    The fabric's state changes (carrier, neighbour resolution) land a moment after the
+    command that causes them, so cuts and heals wait for what they report.
+    """
+    deadline = time.monotonic() + timeout
+    while pending:
+        pending = {item for item in pending if not done(item)}
+        if pending and time.monotonic() > deadline:
+            raise LabError(failure(pending))
+        if pending:
+            time.sleep(interval)
 
 
 @dataclass
@@ -559,21 +576,16 @@ class Lab:
     def wait_carrier_lost(self, links: Iterable[LinkPath], timeout: float = 10.0) -> None:
         """Return once both routers of each link see it without carrier (a silent cut is
         in force as soon as `nft -f` returns: the bridge drops in the same transaction)."""
-        deadline = time.monotonic() + timeout
-        pending = {(li, site) for li in links for site in (li.a, li.b)}
-        while pending:
-            for link, site in list(pending):
-                rns = self.host_ns(self.topology.router(site).name)
-                out = _sh(["ip", "-n", rns, "-o", "link", "show", "dev", link.ifname(site)],
-                          check=False).stdout
-                if "NO-CARRIER" in out or "state LOWERLAYERDOWN" in out or "state DOWN" in out:
-                    pending.discard((link, site))
-            if pending and time.monotonic() > deadline:
-                names = ", ".join(sorted(f"{li.name} at {s}" for li, s in pending))
-                raise LabError(f"link(s) {names} still have carrier {timeout:.0f} s after the "
-                               "cut; see `govcloud lab status`")
-            if pending:
-                time.sleep(0.1)
+        def lost(item: tuple[LinkPath, str]) -> bool:
+            link, site = item
+            rns = self.host_ns(self.topology.router(site).name)
+            out = _sh(["ip", "-n", rns, "-o", "link", "show", "dev", link.ifname(site)],
+                      check=False).stdout
+            return "NO-CARRIER" in out or "state LOWERLAYERDOWN" in out or "state DOWN" in out
+
+        _poll({(li, site) for li in links for site in (li.a, li.b)}, lost, timeout, 0.1,
+              lambda left: "link(s) " + ", ".join(sorted(f"{li.name} at {s}" for li, s in left))
+              + f" still have carrier {timeout:.0f} s after the cut; see `govcloud lab status`")
 
     def heal_site(self, site: str) -> None:
         cuts = self.cuts()
@@ -598,24 +610,23 @@ class Lab:
             site = link.a if side == "a" else link.b
             rns = self.host_ns(self.topology.router(site).name)
             _sh(["ip", "-n", rns, "neigh", "flush", "dev", link.ifname(site)], check=False)
-        deadline = time.monotonic() + timeout
-        while pending:
-            for link, side in sorted(pending, key=lambda p: (p[0].name, p[1])):
-                site, peer = (link.a, link.b_addr) if side == "a" else (link.b, link.a_addr)
-                rns = self.host_ns(self.topology.router(site).name)
-                dev = link.ifname(site)
-                _sh(["ip", "netns", "exec", rns, "ping", "-n", "-c1", "-W1", "-I", dev,
-                     str(peer.ip)], check=False)
-                neigh = _sh(["ip", "-n", rns, "neigh", "show", str(peer.ip), "dev", dev],
-                            check=False).stdout
-                if any(state in neigh for state in ("REACHABLE", "STALE", "DELAY")):
-                    pending.discard((link, side))
-            if pending and time.monotonic() > deadline:
-                names = ", ".join(sorted(f"{li.name} ({s} side)" for li, s in pending))
-                raise LabError(f"link(s) {names} still carry no traffic {timeout:.0f} s after "
-                               "the heal (peer address unresolved); see `govcloud lab status`")
-            if pending:
-                time.sleep(0.2)
+
+        def resolved(item: tuple[LinkPath, str]) -> bool:
+            link, side = item
+            site, peer = (link.a, link.b_addr) if side == "a" else (link.b, link.a_addr)
+            rns = self.host_ns(self.topology.router(site).name)
+            dev = link.ifname(site)
+            _sh(["ip", "netns", "exec", rns, "ping", "-n", "-c1", "-W1", "-I", dev,
+                 str(peer.ip)], check=False)
+            neigh = _sh(["ip", "-n", rns, "neigh", "show", str(peer.ip), "dev", dev],
+                        check=False).stdout
+            return any(state in neigh for state in ("REACHABLE", "STALE", "DELAY"))
+
+        _poll(pending, resolved, timeout, 0.2,
+              lambda left: "link(s) " + ", ".join(sorted(f"{li.name} ({s} side)"
+                                                         for li, s in left))
+              + f" still carry no traffic {timeout:.0f} s after the heal (peer address "
+              "unresolved); see `govcloud lab status`")
 
     # ------------------------------------------------------------------ status
 
