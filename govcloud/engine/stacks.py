@@ -266,7 +266,11 @@ def _events(outcome: Outcome) -> Callable[[Any], None]:
     def on_event(event: Any) -> None:
         if event.resource_pre_event is not None:
             meta = event.resource_pre_event.metadata
-            outcome.ops[meta.urn] = str(getattr(meta.op, "value", meta.op))
+            op = str(getattr(meta.op, "value", meta.op))
+            # an `up` in two passes (see _shrinking_quotas): the second pass sees what the
+            # first changed as "same"; keep the change
+            if op != "same" or outcome.ops.get(meta.urn, "same") == "same":
+                outcome.ops[meta.urn] = op
         elif event.policy_event is not None:
             pe = event.policy_event
             outcome.policy_violations.append({
@@ -311,6 +315,7 @@ def run(
     if check_cluster:
         _cluster_reachable(stack)
     outcome = Outcome(stack, operation, 0.0)
+    plan = None
     with _estate_env(estate):
         if operation == "up":
             # what the claims need before the workloads wait for them
@@ -335,8 +340,18 @@ def run(
                 outcome.summary = {str(getattr(k, "value", k)): n
                                    for k, n in (res.change_summary or {}).items()}
             elif operation == "up":
-                res = st.up(**kwargs)
-                outcome.summary = dict(res.summary.resource_changes or {})
+                held = _shrinking_quotas(st, plan) if plan is not None else []
+                if held:
+                    if on_output is not None:
+                        on_output(f"{len(held)} ResourceQuota(s) shrink: first an up without "
+                                  "them (removed workloads go, changed ones roll under the old "
+                                  "quota), then an up that lowers them\n")
+                    st.up(exclude=held, **kwargs)
+                    res = st.up(**kwargs)
+                    outcome.summary = dict(Counter(outcome.ops.values()))
+                else:
+                    res = st.up(**kwargs)
+                    outcome.summary = dict(res.summary.resource_changes or {})
             elif operation == "refresh":
                 res = st.refresh(**kwargs)
                 outcome.summary = dict(res.summary.resource_changes or {})
@@ -352,6 +367,35 @@ def run(
     if not outcome.summary and outcome.ops:
         outcome.summary = dict(Counter(outcome.ops.values()))
     return outcome
+
+
+def _shrinking_quotas(st: Any, plan: Any) -> list[str]:
+    """URNs of the ResourceQuotas this `up` lowers (a hard limit down, or a new one).
+
+    The engine deletes what left the program only after every create and update, and
+    the provider waits for each rollout. So an `up` that removes a system and lowers its
+    department's quota, while another workload of that namespace rolls, deadlocks: the
+    quota is lowered first, the removed system's pods still count against it, the
+    rolling pod is refused, and the deletes never come. Lowered quotas are therefore
+    applied in a second pass (`pulumi up --exclude <urn>`, then `pulumi up`).
+    """
+    from govcloud.engine.live import quantity
+
+    deployment = (st.export_stack().deployment or {}).get("resources") or []
+    before = {r["urn"]: ((r.get("inputs") or {}).get("spec") or {}).get("hard") or {}
+              for r in deployment if r.get("type") == "kubernetes:core/v1:ResourceQuota"}
+    out = []
+    for res in plan.resources:
+        if res.kind != "ResourceQuota" or res.urn not in before:
+            continue
+        old = before[res.urn]
+        new = (res.props.get("spec") or {}).get("hard") or {}
+        for key, value in new.items():
+            was, now = quantity(old.get(key)), quantity(value)
+            if key not in old or (was is not None and now is not None and now < was):
+                out.append(res.urn)
+                break
+    return sorted(out)
 
 
 def _run_child(stack: str, operation: str, kwargs: dict[str, Any]) -> tuple[Outcome, str]:

@@ -30,3 +30,40 @@ def test_cli_offers_the_checkpoint_modes_only_where_the_engine_saves_state() -> 
     assert parser.parse_args(["destroy"]).checkpoints == "step"
     with pytest.raises(SystemExit):
         parser.parse_args(["preview", "--checkpoints", "end"])
+
+
+class _State:
+    """What `Stack.export_stack()` returns, as far as _shrinking_quotas reads it."""
+
+    def __init__(self, quotas: dict[str, dict]):
+        self.deployment = {"resources": [
+            {"urn": urn, "type": "kubernetes:core/v1:ResourceQuota",
+             "inputs": {"spec": {"hard": hard}}} for urn, hard in quotas.items()]}
+
+    def export_stack(self) -> _State:
+        return self
+
+
+def _plan(quotas: dict[str, dict]):
+    from govcloud.plan.engine import PlannedResource, StackPlan
+
+    return StackPlan("region-a-dc2", [
+        PlannedResource("region-a-dc2", "kubernetes:core/v1:ResourceQuota", urn.rsplit(":", 1)[-1],
+                        urn, {"spec": {"hard": hard}}) for urn, hard in quotas.items()], {})
+
+
+def test_quotas_lowered_or_newly_limited_are_held_for_a_second_pass() -> None:
+    live = {"urn:a": {"requests.cpu": "90", "requests.memory": "260Gi"},
+            "urn:b": {"requests.cpu": "10"},
+            "urn:c": {"requests.cpu": "10"},
+            "urn:d": {"requests.cpu": "10"}}
+    planned = {"urn:a": {"requests.cpu": "170", "requests.memory": "200Gi"},  # memory down
+               "urn:b": {"requests.cpu": "10500m"},  # up: applied in the one pass
+               "urn:c": {"requests.cpu": "10", "requests.storage": "1Ti"},  # a new limit
+               "urn:d": {"requests.cpu": "10"},
+               "urn:new": {"requests.cpu": "1"}}  # created: nothing to hold
+    assert engine._shrinking_quotas(_State(live), _plan(planned)) == ["urn:a", "urn:c"]
+
+
+def test_a_first_up_holds_nothing() -> None:
+    assert engine._shrinking_quotas(_State({}), _plan({"urn:a": {"requests.cpu": "1"}})) == []
