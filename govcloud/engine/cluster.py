@@ -249,6 +249,39 @@ def _cluster_kubeconfig(site: str) -> Path:
     return kwok_workdir() / "clusters" / cluster_name(site) / "kubeconfig.yaml"
 
 
+def _refuse_taken_port(site: str) -> None:
+    """A stopped cluster restarts on the ports it was created with; if another process
+    took its API server's port meanwhile (seen when a second set of clusters was created
+    while one was down), `kwokctl start` would wait on the wrong server for minutes."""
+    import socket
+    from urllib.parse import urlparse
+
+    workdir = kwok_workdir() / "clusters" / cluster_name(site)
+    pidfile = workdir / "pids" / "kube-apiserver.pid"
+    try:
+        if Path(f"/proc/{int(pidfile.read_text().strip())}").exists():
+            return  # its own API server is running
+    except (OSError, ValueError):
+        pass
+    try:
+        cfg = yaml.safe_load(_cluster_kubeconfig(site).read_text())
+        port = urlparse(cfg["clusters"][0]["cluster"]["server"]).port
+    except (OSError, KeyError, IndexError, TypeError, yaml.YAMLError):
+        return
+    if port is None:
+        return
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        taken = sock.connect_ex(("127.0.0.1", port)) == 0
+    if taken:
+        raise ClusterError(
+            f"cluster {site}: its API server's port 127.0.0.1:{port} is now used by another "
+            f"process, so it cannot start again there. Run `govcloud cluster down` and "
+            f"`govcloud cluster up` to recreate it on free ports (its objects are lost; "
+            f"`govcloud up` puts them back)."
+        )
+
+
 def existing() -> list[str]:
     """Sites whose control plane was created (running or not)."""
     if not (kwok_workdir() / "clusters").is_dir():
@@ -359,6 +392,7 @@ def up(sites: list[str] | None = None, log: Callable[[str], None] = print) -> Pa
         t0 = time.monotonic()
         name = cluster_name(site)
         if site in existing():
+            _refuse_taken_port(site)
             kwokctl("start", "cluster", "--name", name, timeout=300)
             verb = "started"
         else:

@@ -76,3 +76,23 @@ def test_tools_missing_names_what_to_run(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     with pytest.raises(cluster.ClusterError, match=r"scripts/setup --engine"):
         cluster.up(["region-a-dc1"], log=lambda _m: None)
+
+
+def test_restart_refuses_a_port_another_process_took(monkeypatch, tmp_path) -> None:
+    import socket
+
+    monkeypatch.setattr(cluster, "kwok_workdir", lambda: tmp_path)
+    workdir = tmp_path / "clusters" / cluster.cluster_name("region-a-dc2")
+    (workdir / "pids").mkdir(parents=True)
+    (workdir / "pids" / "kube-apiserver.pid").write_text("999999999\n")  # gone
+    with socket.socket() as other:  # the other process, on loopback
+        other.bind(("127.0.0.1", 0))
+        other.listen(1)
+        port = other.getsockname()[1]
+        (workdir / "kubeconfig.yaml").write_text(
+            f"clusters:\n- cluster:\n    server: https://127.0.0.1:{port}\n  name: x\n")
+        with pytest.raises(cluster.ClusterError,
+                           match=rf"port 127.0.0.1:{port} is now used by another process.*"
+                                 r"govcloud cluster down"):
+            cluster._refuse_taken_port("region-a-dc2")
+    cluster._refuse_taken_port("region-a-dc2")  # the port is free again: start may go on
