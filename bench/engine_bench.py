@@ -165,16 +165,24 @@ def main() -> int:
     os.environ.setdefault("PULUMI_CONFIG_PASSPHRASE", "govcloud-sample-only")
     scratch = Path(tempfile.mkdtemp(prefix="engine-bench-"))
     os.environ["GOVCLOUD_ENGINE_DIR"] = str(scratch / "engine")
-    rows = []
+    rows: list[dict] = []
+    failed: list[tuple[str, str]] = []
     try:
         for size in args.sizes.split(","):
             os.environ["GOVCLOUD_ENGINE_STATE"] = str(scratch / f"state-{size}")
-            if size == "sample":
-                rows.append(measure("sample", args.stack, None, args.budget, modes))
-            else:
-                root = scratch / f"estate-{size}"
-                write_estate(root, int(size), args.systems)
-                rows.append(measure(f"N={size}", args.stack, root, args.budget, modes))
+            label = "sample" if size == "sample" else f"N={size}"
+            estate = None
+            if size != "sample":
+                estate = scratch / f"estate-{size}"
+                write_estate(estate, int(size), args.systems)
+            try:
+                rows.append(measure(label, args.stack, estate, args.budget, modes))
+            except (engine.EngineError, cluster.ClusterError) as exc:
+                # a size the control plane refuses is a finding: a table row, not a traceback
+                reason = str(exc).strip().splitlines()
+                failed.append((label, next((x for x in reason if "rror" in x), reason[0])))
+                print(f"{label}: failed: {failed[-1][1][:300]}", flush=True)
+                continue
             r = rows[-1]
             ups = ", ".join(f"up ({m}) {_up_cells(r, m)[0]} s" for m in modes)
             print(f"{r['estate']}: {r['resources']} resources, {ups}, "
@@ -205,6 +213,8 @@ def main() -> int:
         cells += [f"{r['k_first']:.1f}", f"{r['noop']:.1f}" if noop_ok else "-",
                   f"{r['k_noop']:.1f}", f"{r['noop'] / r['k_noop']:.2f}x" if noop_ok else "-"]
         print("| " + " | ".join(cells) + " |")
+    for label, reason in failed:
+        print(f"| {label} | failed: {reason[:200]} |")
     print(f"\ntargets: first up <= 2.00x kubectl; no-op <= 1.00x kubectl; an up stopped at "
           f"--budget {args.budget:.0f} s is shown as a lower bound")
     return 0
