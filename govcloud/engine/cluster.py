@@ -221,6 +221,12 @@ def _bytes(quantity: str) -> int:
 # ------------------------------------------------------------------ the clusters
 
 
+# kube-apiserver's default Service range is 10.0.0.0/24: 254 ClusterIPs, refused as "the
+# serviceIP range is full" by the engine bench's N=100 estate (400 Services on one site).
+# A /16 is what a production control plane is given; loopback-only, it routes nowhere.
+SERVICE_RANGE = "10.0.0.0/16"
+
+
 def _kwokctl_config(tools: dict[str, Path]) -> str:
     conf = {
         "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
@@ -241,12 +247,70 @@ def _kwokctl_config(tools: dict[str, Path]) -> str:
             "kubectlBinary": str(tools["kubectl"]),
             "kwokControllerBinary": str(tools["kwok"]),
         },
+        "componentsPatches": [{
+            "name": "kube-apiserver",
+            "extraArgs": [{"key": "service-cluster-ip-range", "value": SERVICE_RANGE}],
+        }],
     }
     return yaml.safe_dump(conf, sort_keys=False)
 
 
 def _cluster_kubeconfig(site: str) -> Path:
     return kwok_workdir() / "clusters" / cluster_name(site) / "kubeconfig.yaml"
+
+
+def _pid_dir(site: str) -> Path:
+    return kwok_workdir() / "clusters" / cluster_name(site) / "pids"
+
+
+def _component_pids(site: str) -> dict[str, int]:
+    """The process each component was last started as (from kwokctl's pid files)."""
+    pids = {}
+    for path in sorted(_pid_dir(site).glob("*.pid")):
+        try:
+            pids[path.stem] = int(path.read_text().strip())
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+def _process_state(pid: int) -> str | None:
+    """The kernel's state letter of `pid` (`Z` for a zombie), None when it has gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[0]
+
+
+def _alive_components(site: str) -> set[str]:
+    return {name for name, pid in _component_pids(site).items()
+            if _process_state(pid) not in (None, "Z")}
+
+
+def _stop_components(site: str, timeout: float = 60) -> None:
+    """Stop what is left of a half-dead control plane and wait until its processes are gone.
+
+    kwokctl starts only the components whose recorded process still answers signal 0. After
+    the API server was killed, that is wrong twice: the killed server lingers as a zombie
+    for a moment (so it counted as running and was never started again), and the
+    controller manager and scheduler, still alive then, exit seconds later when they lose
+    their leases. Seen as a restart that never became ready. A clean stop first makes
+    `kwokctl start` start every component.
+    """
+    old = _component_pids(site)
+    kwokctl("stop", "cluster", "--name", cluster_name(site), timeout=120)
+    deadline = time.monotonic() + timeout
+    while True:
+        left = {n: p for n, p in old.items() if _process_state(p) not in (None, "Z")}
+        if not left:
+            return
+        if time.monotonic() > deadline:
+            raise ClusterError(
+                f"cluster {site}: {', '.join(sorted(left))} did not exit within {timeout:.0f} s "
+                f"of `kwokctl stop` (pids {', '.join(str(p) for p in left.values())}); "
+                f"run `govcloud cluster down` and `govcloud cluster up` to recreate it")
+        time.sleep(0.5)
 
 
 def _refuse_taken_port(site: str) -> None:
@@ -256,13 +320,8 @@ def _refuse_taken_port(site: str) -> None:
     import socket
     from urllib.parse import urlparse
 
-    workdir = kwok_workdir() / "clusters" / cluster_name(site)
-    pidfile = workdir / "pids" / "kube-apiserver.pid"
-    try:
-        if Path(f"/proc/{int(pidfile.read_text().strip())}").exists():
-            return  # its own API server is running
-    except (OSError, ValueError):
-        pass
+    if "kube-apiserver" in _alive_components(site):
+        return  # its own API server is running
     try:
         cfg = yaml.safe_load(_cluster_kubeconfig(site).read_text())
         port = urlparse(cfg["clusters"][0]["cluster"]["server"]).port
@@ -392,9 +451,14 @@ def up(sites: list[str] | None = None, log: Callable[[str], None] = print) -> Pa
         t0 = time.monotonic()
         name = cluster_name(site)
         if site in existing():
-            _refuse_taken_port(site)
-            kwokctl("start", "cluster", "--name", name, timeout=300)
-            verb = "started"
+            write_kubeconfig()
+            if _alive_components(site) == set(_component_pids(site)) and _healthy(contexts[site]):
+                verb = "already running"
+            else:
+                _stop_components(site)
+                _refuse_taken_port(site)
+                kwokctl("start", "cluster", "--name", name, timeout=300)
+                verb = "started"
         else:
             kwokctl("--config", str(config), "create", "cluster", "--name", name,
                     "--kubeconfig", str(engine_dir() / f"{name}.kwokctl-kubeconfig"),

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -71,6 +75,24 @@ def test_kwokctl_config_binds_loopback_with_admission_and_rbac(tmp_path) -> None
     assert opts["kubeApiserverBinary"] == str(tools["kube-apiserver"])
 
 
+def test_service_range_holds_every_planned_service_with_room() -> None:
+    import ipaddress
+
+    import yaml
+
+    conf = yaml.safe_load(cluster._kwokctl_config({n: Path(n) for n in (
+        "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl",
+        "kwok")}))
+    (patch,) = conf["componentsPatches"]
+    assert patch["name"] == "kube-apiserver"
+    (arg,) = patch["extraArgs"]
+    assert arg["key"] == "service-cluster-ip-range"
+    room = ipaddress.ip_network(arg["value"]).num_addresses - 2
+    for stack in stack_names():
+        services = sum(1 for m in plan_stack(stack).manifests if m["kind"] == "Service")
+        assert services * 100 < room, (stack, services)  # a hundredfold estate still fits
+
+
 def test_tools_missing_names_what_to_run(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("GOVCLOUD_ENGINE_CACHE", str(tmp_path / "empty"))
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
@@ -96,3 +118,54 @@ def test_restart_refuses_a_port_another_process_took(monkeypatch, tmp_path) -> N
                                  r"govcloud cluster down"):
             cluster._refuse_taken_port("region-a-dc2")
     cluster._refuse_taken_port("region-a-dc2")  # the port is free again: start may go on
+
+
+def _pid_files(tmp_path, **pids: int) -> None:
+    piddir = tmp_path / "clusters" / cluster.cluster_name("region-a-dc2") / "pids"
+    piddir.mkdir(parents=True, exist_ok=True)
+    for name, pid in pids.items():
+        (piddir / f"{name}.pid").write_text(f"{pid}\n")
+
+
+def _zombie() -> subprocess.Popen:
+    proc = subprocess.Popen(["true"])  # exits at once and is not reaped: a zombie
+    deadline = time.monotonic() + 10
+    while cluster._process_state(proc.pid) != "Z" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return proc
+
+
+def test_a_killed_component_left_as_zombie_counts_as_dead(monkeypatch, tmp_path) -> None:
+    """kwokctl's own check (signal 0) takes a zombie for a running server; ours must not."""
+    monkeypatch.setattr(cluster, "kwok_workdir", lambda: tmp_path)
+    zombie = _zombie()
+    try:
+        assert cluster._process_state(zombie.pid) == "Z"
+        _pid_files(tmp_path, **{"kube-apiserver": zombie.pid, "etcd": os.getpid(),
+                                "kube-scheduler": 999_999_999})
+        assert cluster._alive_components("region-a-dc2") == {"etcd"}
+    finally:
+        zombie.wait()
+
+
+def test_stop_waits_for_old_processes_and_names_one_that_stays(monkeypatch, tmp_path) -> None:
+    monkeypatch.setattr(cluster, "kwok_workdir", lambda: tmp_path)
+    stops = []
+    monkeypatch.setattr(cluster, "kwokctl", lambda *a, **kw: stops.append(a))
+    zombie = _zombie()
+    try:
+        _pid_files(tmp_path, **{"kube-apiserver": zombie.pid})
+        cluster._stop_components("region-a-dc2", timeout=5)  # a zombie holds no port: done
+    finally:
+        zombie.wait()
+    stayer = subprocess.Popen(["sleep", "30"])
+    try:
+        _pid_files(tmp_path, **{"kube-controller-manager": stayer.pid})
+        with pytest.raises(cluster.ClusterError,
+                           match=rf"kube-controller-manager did not exit within 1 s.*"
+                                 rf"pids {stayer.pid}.*govcloud cluster down"):
+            cluster._stop_components("region-a-dc2", timeout=1)
+    finally:
+        stayer.kill()
+        stayer.wait()
+    assert stops == [("stop", "cluster", "--name", cluster.cluster_name("region-a-dc2"))] * 2
