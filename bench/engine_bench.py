@@ -99,13 +99,21 @@ def _bounded_up(stack: str, estate: Path | None, budget: float,
         if " created (" in line:
             created += 1
 
-    timer = threading.Timer(budget, _interrupt_engine)
+    stopped = threading.Event()
+
+    def stop() -> None:
+        stopped.set()
+        _interrupt_engine()
+
+    timer = threading.Timer(budget, stop)
     timer.start()
     t0 = time.perf_counter()
     try:
         out = engine.run(stack, "up", estate=estate, on_output=count, checkpoints=checkpoints)
         return out.seconds, out.summary.get("create", created), True
     except engine.EngineFailed:
+        if not stopped.is_set():
+            raise  # a failure, not the budget: the size is reported as failed, not as a bound
         return time.perf_counter() - t0, created, False
     finally:
         timer.cancel()
