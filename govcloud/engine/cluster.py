@@ -283,9 +283,20 @@ def _process_state(pid: int) -> str | None:
     return stat.rsplit(")", 1)[1].split()[0]
 
 
+def _ours(site: str, pid: int) -> bool:
+    """`pid` is a live process of this cluster: not gone, not a zombie (which has no exe),
+    and not an unrelated process that was given a recorded pid again."""
+    try:
+        exe = Path(os.readlink(f"/proc/{pid}/exe"))
+    except OSError:
+        return False
+    bindir = kwok_workdir() / "clusters" / cluster_name(site) / "bin"  # links to the cache
+    binaries = {b.resolve() for b in bindir.iterdir()} if bindir.is_dir() else set()
+    return exe in binaries and _process_state(pid) not in (None, "Z")
+
+
 def _alive_components(site: str) -> set[str]:
-    return {name for name, pid in _component_pids(site).items()
-            if _process_state(pid) not in (None, "Z")}
+    return {name for name, pid in _component_pids(site).items() if _ours(site, pid)}
 
 
 def _stop_components(site: str, timeout: float = 60) -> None:
@@ -298,11 +309,14 @@ def _stop_components(site: str, timeout: float = 60) -> None:
     their leases. Seen as a restart that never became ready. A clean stop first makes
     `kwokctl start` start every component.
     """
-    old = _component_pids(site)
+    old = {n: p for n, p in _component_pids(site).items() if _ours(site, p)}
+    for name in set(_component_pids(site)) - set(old):
+        # kwokctl would signal whatever process has that pid now
+        (_pid_dir(site) / f"{name}.pid").unlink(missing_ok=True)
     kwokctl("stop", "cluster", "--name", cluster_name(site), timeout=120)
     deadline = time.monotonic() + timeout
     while True:
-        left = {n: p for n, p in old.items() if _process_state(p) not in (None, "Z")}
+        left = {n: p for n, p in old.items() if _ours(site, p)}
         if not left:
             return
         if time.monotonic() > deadline:

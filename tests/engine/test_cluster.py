@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
 from decimal import Decimal
@@ -12,7 +13,7 @@ import pytest
 
 from govcloud.engine import cluster
 from govcloud.model.quantity import parse_bytes
-from govcloud.plan import plan_stack, stack_names
+from govcloud.plan import stack_names
 
 
 def _cpu(q: str) -> Decimal:
@@ -37,8 +38,8 @@ def test_nodes_offer_exactly_the_sites_pool_never_more(estate, site) -> None:
         assert n["status"]["allocatable"]["pods"] == str(spec.capacity.pods_per_host)
 
 
-def test_claims_cover_every_statefulset_pod_and_standalone_claim() -> None:
-    manifests = plan_stack("region-a-dc1").manifests
+def test_claims_cover_every_statefulset_pod_and_standalone_claim(stack_plans) -> None:
+    manifests = stack_plans["region-a-dc1"].manifests
     got = cluster.claims(manifests)
     want = sum(1 for m in manifests if m["kind"] == "PersistentVolumeClaim") + sum(
         len(m["spec"].get("volumeClaimTemplates") or []) * int(m["spec"].get("replicas", 1))
@@ -75,7 +76,7 @@ def test_kwokctl_config_binds_loopback_with_admission_and_rbac(tmp_path) -> None
     assert opts["kubeApiserverBinary"] == str(tools["kube-apiserver"])
 
 
-def test_service_range_holds_every_planned_service_with_room() -> None:
+def test_service_range_holds_every_planned_service_with_room(stack_plans) -> None:
     import ipaddress
 
     import yaml
@@ -88,8 +89,8 @@ def test_service_range_holds_every_planned_service_with_room() -> None:
     (arg,) = patch["extraArgs"]
     assert arg["key"] == "service-cluster-ip-range"
     room = ipaddress.ip_network(arg["value"]).num_addresses - 2
-    for stack in stack_names():
-        services = sum(1 for m in plan_stack(stack).manifests if m["kind"] == "Service")
+    for stack, plan in stack_plans.items():
+        services = sum(1 for m in plan.manifests if m["kind"] == "Service")
         assert services * 100 < room, (stack, services)  # a hundredfold estate still fits
 
 
@@ -127,38 +128,59 @@ def _pid_files(tmp_path, **pids: int) -> None:
         (piddir / f"{name}.pid").write_text(f"{pid}\n")
 
 
-def _zombie() -> subprocess.Popen:
-    proc = subprocess.Popen(["true"])  # exits at once and is not reaped: a zombie
+def _component(tmp_path, name: str, *args: str) -> subprocess.Popen:
+    """A real process run from the cluster's bin/ as kwokctl runs its components."""
+    bindir = tmp_path / "clusters" / cluster.cluster_name("region-a-dc2") / "bin"
+    bindir.mkdir(parents=True, exist_ok=True)
+    exe = bindir / name
+    if not exe.exists():  # kwokctl links each binary to its cache: so here
+        real = tmp_path / "cache" / name
+        real.parent.mkdir(exist_ok=True)
+        shutil.copy2(shutil.which("sleep"), real)
+        exe.symlink_to(real)
+    return subprocess.Popen([str(exe), *args])
+
+
+def _zombie(tmp_path, name: str) -> subprocess.Popen:
+    proc = _component(tmp_path, name, "0")  # exits at once and is not reaped: a zombie
     deadline = time.monotonic() + 10
     while cluster._process_state(proc.pid) != "Z" and time.monotonic() < deadline:
         time.sleep(0.05)
     return proc
 
 
-def test_a_killed_component_left_as_zombie_counts_as_dead(monkeypatch, tmp_path) -> None:
-    """kwokctl's own check (signal 0) takes a zombie for a running server; ours must not."""
+def test_only_live_processes_of_the_cluster_count_as_running(monkeypatch, tmp_path) -> None:
+    """kwokctl's own check (signal 0) takes a zombie, or any process that was given a
+    recorded pid again, for a running component; ours must not."""
     monkeypatch.setattr(cluster, "kwok_workdir", lambda: tmp_path)
-    zombie = _zombie()
+    zombie = _zombie(tmp_path, "kube-apiserver")
+    etcd = _component(tmp_path, "etcd", "30")
     try:
         assert cluster._process_state(zombie.pid) == "Z"
-        _pid_files(tmp_path, **{"kube-apiserver": zombie.pid, "etcd": os.getpid(),
-                                "kube-scheduler": 999_999_999})
+        _pid_files(tmp_path, **{"kube-apiserver": zombie.pid, "etcd": etcd.pid,
+                                "kube-scheduler": 999_999_999,  # gone
+                                "kwok-controller": os.getpid()})  # another program now
         assert cluster._alive_components("region-a-dc2") == {"etcd"}
     finally:
-        zombie.wait()
+        for proc in (zombie, etcd):
+            proc.kill()
+            proc.wait()
 
 
 def test_stop_waits_for_old_processes_and_names_one_that_stays(monkeypatch, tmp_path) -> None:
     monkeypatch.setattr(cluster, "kwok_workdir", lambda: tmp_path)
     stops = []
     monkeypatch.setattr(cluster, "kwokctl", lambda *a, **kw: stops.append(a))
-    zombie = _zombie()
+    piddir = tmp_path / "clusters" / cluster.cluster_name("region-a-dc2") / "pids"
+    zombie = _zombie(tmp_path, "kube-apiserver")
     try:
-        _pid_files(tmp_path, **{"kube-apiserver": zombie.pid})
+        _pid_files(tmp_path, **{"kube-apiserver": zombie.pid, "kwok-controller": os.getpid()})
         cluster._stop_components("region-a-dc2", timeout=5)  # a zombie holds no port: done
+        # a pid given to another program is forgotten, so kwokctl cannot signal it
+        assert not (piddir / "kwok-controller.pid").exists()
     finally:
         zombie.wait()
-    stayer = subprocess.Popen(["sleep", "30"])
+    stayer = _component(tmp_path, "kube-controller-manager", "30")
     try:
         _pid_files(tmp_path, **{"kube-controller-manager": stayer.pid})
         with pytest.raises(cluster.ClusterError,
