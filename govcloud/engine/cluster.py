@@ -255,12 +255,17 @@ def _kwokctl_config(tools: dict[str, Path]) -> str:
     return yaml.safe_dump(conf, sort_keys=False)
 
 
+def _cluster_dir(site: str) -> Path:
+    """kwokctl's folder for the site: kubeconfig.yaml, bin/ (links), pids/, logs/, etcd/."""
+    return kwok_workdir() / "clusters" / cluster_name(site)
+
+
 def _cluster_kubeconfig(site: str) -> Path:
-    return kwok_workdir() / "clusters" / cluster_name(site) / "kubeconfig.yaml"
+    return _cluster_dir(site) / "kubeconfig.yaml"
 
 
 def _pid_dir(site: str) -> Path:
-    return kwok_workdir() / "clusters" / cluster_name(site) / "pids"
+    return _cluster_dir(site) / "pids"
 
 
 def _component_pids(site: str) -> dict[str, int]:
@@ -283,20 +288,25 @@ def _process_state(pid: int) -> str | None:
     return stat.rsplit(")", 1)[1].split()[0]
 
 
-def _ours(site: str, pid: int) -> bool:
-    """`pid` is a live process of this cluster: not gone, not a zombie (which has no exe),
+def _binaries(site: str) -> set[Path]:
+    """The programs the cluster's components run (bin/ holds links to the tool cache)."""
+    bindir = _cluster_dir(site) / "bin"
+    return {b.resolve() for b in bindir.iterdir()} if bindir.is_dir() else set()
+
+
+def _ours(pid: int, binaries: set[Path]) -> bool:
+    """`pid` is a live process of the cluster: not gone, not a zombie (which has no exe),
     and not an unrelated process that was given a recorded pid again."""
     try:
         exe = Path(os.readlink(f"/proc/{pid}/exe"))
     except OSError:
         return False
-    bindir = kwok_workdir() / "clusters" / cluster_name(site) / "bin"  # links to the cache
-    binaries = {b.resolve() for b in bindir.iterdir()} if bindir.is_dir() else set()
     return exe in binaries and _process_state(pid) not in (None, "Z")
 
 
 def _alive_components(site: str) -> set[str]:
-    return {name for name, pid in _component_pids(site).items() if _ours(site, pid)}
+    binaries = _binaries(site)
+    return {name for name, pid in _component_pids(site).items() if _ours(pid, binaries)}
 
 
 def _stop_components(site: str, timeout: float = 60) -> None:
@@ -309,14 +319,16 @@ def _stop_components(site: str, timeout: float = 60) -> None:
     their leases. Seen as a restart that never became ready. A clean stop first makes
     `kwokctl start` start every component.
     """
-    old = {n: p for n, p in _component_pids(site).items() if _ours(site, p)}
-    for name in set(_component_pids(site)) - set(old):
+    binaries = _binaries(site)
+    recorded = _component_pids(site)
+    old = {n: p for n, p in recorded.items() if _ours(p, binaries)}
+    for name in set(recorded) - set(old):
         # kwokctl would signal whatever process has that pid now
         (_pid_dir(site) / f"{name}.pid").unlink(missing_ok=True)
     kwokctl("stop", "cluster", "--name", cluster_name(site), timeout=120)
     deadline = time.monotonic() + timeout
     while True:
-        left = {n: p for n, p in old.items() if _ours(site, p)}
+        left = {n: p for n, p in old.items() if _ours(p, binaries)}
         if not left:
             return
         if time.monotonic() > deadline:
@@ -330,12 +342,11 @@ def _stop_components(site: str, timeout: float = 60) -> None:
 def _refuse_taken_port(site: str) -> None:
     """A stopped cluster restarts on the ports it was created with; if another process
     took its API server's port meanwhile (seen when a second set of clusters was created
-    while one was down), `kwokctl start` would wait on the wrong server for minutes."""
+    while one was down), `kwokctl start` would wait on the wrong server for minutes. Called
+    after `_stop_components`, so a listener on the port is never the cluster's own."""
     import socket
     from urllib.parse import urlparse
 
-    if "kube-apiserver" in _alive_components(site):
-        return  # its own API server is running
     try:
         cfg = yaml.safe_load(_cluster_kubeconfig(site).read_text())
         port = urlparse(cfg["clusters"][0]["cluster"]["server"]).port

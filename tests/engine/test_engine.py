@@ -303,12 +303,6 @@ def test_bad_input_gets_one_paragraph_and_no_traceback(engine_sites, tmp_path, c
     assert "Traceback" not in proc.stderr + proc.stdout
 
 
-def _apiserver_pid(site: str) -> int:
-    pidfile = cluster.kwok_workdir() / "clusters" / cluster.cluster_name(site) / "pids" / \
-        "kube-apiserver.pid"
-    return int(pidfile.read_text().strip())
-
-
 # The crash is provoked during a whole site's first `up` (with per-step checkpoints, the
 # default). Killing the API server during an `up` that only adds a hundred workloads to a
 # running site was tried: the provider kept awaiting those rollouts against the dead
@@ -319,14 +313,14 @@ def test_up_killed_midway_resumes_and_converges(engine_sites, plans) -> None:
     engine.run(SMALL, "destroy", on_output=quiet, checkpoints="end")  # setup only
     created = []
 
-    def kill_when_half_done(line: str) -> None:
+    def kill_a_third_in(line: str) -> None:
         if "created" in line:
             created.append(line)
             if len(created) == len(plans[SMALL].resources) // 3:
-                os.kill(_apiserver_pid(SMALL), 9)
+                os.kill(cluster._component_pids(SMALL)["kube-apiserver"], 9)
 
     with pytest.raises(engine.EngineFailed) as err:
-        engine.run(SMALL, "up", on_output=kill_when_half_done)
+        engine.run(SMALL, "up", on_output=kill_a_third_in)
     assert "resumes from what was applied" in str(err.value)
     assert "Traceback" not in str(err.value)
     cluster.up([SMALL], log=quiet)  # the operator brings the server back
