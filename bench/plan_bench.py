@@ -37,6 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from govcloud.model import DEFAULT_ESTATE, load_estate  # noqa: E402
+from govcloud.model.schema import stand_in_image  # noqa: E402
 from govcloud.plan import plan_stack, run_program, stack_names  # noqa: E402
 from govcloud.plan.schema import validate_manifest  # noqa: E402
 
@@ -86,6 +87,9 @@ def write_estate(root: Path, departments: int, systems: int) -> None:
                         "email": f"{name}@gov.example.cn"},
             "systems": [_system(d, i) for i in range(systems)],
         }
+        for system in doc["systems"]:
+            for c in system["components"]:
+                c["image"] = stand_in_image(f"{name}/{system['name']}/{c['name']}")
         (root / "departments" / f"{name}.yaml").write_text(
             yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
 

@@ -81,8 +81,22 @@ STATEFUL_SET = Kind("apps/v1", "StatefulSet",
 CRON_JOB = Kind("batch/v1", "CronJob",
                 aliases=("kubernetes:batch/v1beta1:CronJob", "kubernetes:batch/v2alpha1:CronJob"))
 
+POD_DISRUPTION_BUDGET = Kind("policy/v1", "PodDisruptionBudget",
+                             aliases=("kubernetes:policy/v1beta1:PodDisruptionBudget",))
+_ADMISSION = "admissionregistration.k8s.io"
+VALIDATING_ADMISSION_POLICY = Kind(
+    f"{_ADMISSION}/v1", "ValidatingAdmissionPolicy",
+    aliases=(f"kubernetes:{_ADMISSION}/v1alpha1:ValidatingAdmissionPolicy",
+             f"kubernetes:{_ADMISSION}/v1beta1:ValidatingAdmissionPolicy"))
+VALIDATING_ADMISSION_POLICY_BINDING = Kind(
+    f"{_ADMISSION}/v1", "ValidatingAdmissionPolicyBinding",
+    aliases=(f"kubernetes:{_ADMISSION}/v1alpha1:ValidatingAdmissionPolicyBinding",
+             f"kubernetes:{_ADMISSION}/v1beta1:ValidatingAdmissionPolicyBinding"))
+
 KINDS = (NAMESPACE, RESOURCE_QUOTA, LIMIT_RANGE, SERVICE, PERSISTENT_VOLUME_CLAIM, SECRET,
-         ROLE, ROLE_BINDING, NETWORK_POLICY, DEPLOYMENT, STATEFUL_SET, CRON_JOB)
+         ROLE, ROLE_BINDING, NETWORK_POLICY, DEPLOYMENT, STATEFUL_SET, CRON_JOB,
+         POD_DISRUPTION_BUDGET, VALIDATING_ADMISSION_POLICY,
+         VALIDATING_ADMISSION_POLICY_BINDING)
 
 
 @cache

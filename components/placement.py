@@ -18,6 +18,23 @@ Every pod runs with requests = limits (Guaranteed QoS, so the quota — equal to
 footprint — is exact), non-root, no privilege escalation, all capabilities dropped,
 seccomp RuntimeDefault and a read-only root filesystem: Pod Security ``restricted``.
 Deployments roll with ``maxSurge: 0`` because the quota leaves no room for surge pods.
+
+What keeps a system up through node drains and bad releases:
+
+- **probes** from ``estate/workloads.yaml`` per component kind, with the department's
+  per-component overrides (liveness restarts a hung process, readiness takes it out of
+  its Service, startup holds liveness back while a database recovers);
+- a **PodDisruptionBudget** (``maxUnavailable: 1``) for every component with two or
+  more replicas on the site, so a drain never takes all of them at once; a
+  single-replica component gets none (the compliance report lists it as a single
+  point of failure);
+- **topology spread** over nodes and, where the site declares several, failure
+  domains: a dual-active system's replicas *must* land apart (``DoNotSchedule``),
+  other tiers' prefer to;
+- **images by digest** from the cloud registry (``repo@sha256:...``), the tag kept as
+  an annotation for humans: what runs is what was reviewed, not what a tag points at;
+- **secrets as files**: the backup repository key is a read-only file (mode 0440)
+  the backup tool reads as configuration, never an environment variable.
 """
 
 from __future__ import annotations
@@ -40,19 +57,45 @@ from components.kube import (
     CRON_JOB,
     DEPLOYMENT,
     PERSISTENT_VOLUME_CLAIM,
+    POD_DISRUPTION_BUDGET,
     SECRET,
     SERVICE,
     STATEFUL_SET,
     KubeObject,
 )
-from govcloud.model import ComponentKind, Department, SiteName, System, TierDef
+from govcloud.model import (
+    ComponentKind,
+    Department,
+    DrTier,
+    ProbeType,
+    ProbeUse,
+    SiteName,
+    System,
+    TierDef,
+)
+from govcloud.model.schema import Image, KindProbes, Probe
 from govcloud.tenancy import BackupJob, PlacedComponent, PodSize
 
-# Backup tool images, pulled from the cloud's registry (stand-ins named in DESIGN.md).
-BACKUP_IMAGES = {ComponentKind.DATABASE: "platform/pgbackrest:2.54"}
-GENERIC_BACKUP_IMAGE = "platform/restic:0.17"
-BACKUP_SECRET_KEY = "repo1-cipher-pass"
+# Backup tools (platform_images in estate/workloads.yaml): pgBackRest for databases,
+# restic for any other stateful component.
+BACKUP_TOOL = {ComponentKind.DATABASE: "pgbackrest"}
+GENERIC_BACKUP_TOOL = "restic"
+# The repository key reaches each tool as a file: pgBackRest reads every *.conf in its
+# config include path, restic reads --password-file / RESTIC_PASSWORD_FILE.
+PGBACKREST_CONF_KEY = "pgbackrest-repo.conf"
+RESTIC_PASSWORD_KEY = "restic-password"
+SECRET_MOUNTS = {
+    "pgbackrest": ("/etc/pgbackrest/conf.d", PGBACKREST_CONF_KEY),
+    "restic": ("/etc/restic", RESTIC_PASSWORD_KEY),
+}
+# Owner and group read only; the kubelet gives the group to the pod's fsGroup.
+SECRET_FILE_MODE = 0o440
+# estate/crypto.yaml channel that states the backup repository's cipher
+BACKUP_CRYPTO_CHANNEL = "db-backup"
 TIME_ZONE = "Asia/Shanghai"
+IMAGE_TAG_ANNOTATION = "govcloud.io/image-tag"
+HOSTNAME_KEY = "kubernetes.io/hostname"
+FAILURE_DOMAIN_KEY = "topology.kubernetes.io/zone"
 
 
 @dataclass(frozen=True)
@@ -63,9 +106,44 @@ class SystemPlacementArgs:
     tier: TierDef
     registry: str
     components: list[PlacedComponent]
+    # estate/workloads.yaml: default probes per component kind, platform tool images
+    probe_defaults: dict[ComponentKind, KindProbes]
+    platform_images: dict[str, Image]
+    # rooms / rack rows of the site (Site.capacity.failure_domains)
+    failure_domains: int = 1
     backups: list[BackupJob] = field(default_factory=list)
-    # pgBackRest repository cipher key (a Pulumi secret from the stack config)
+    # backup repository cipher key (a Pulumi secret from the stack config) and cipher
+    # (the suite of crypto.yaml's BACKUP_CRYPTO_CHANNEL)
     backup_key: pulumi.Input[str] | None = None
+    backup_cipher: str = ""
+
+
+def probe_manifest(probe: Probe) -> dict[str, Any]:
+    """A model probe as the kubelet reads it (camelCase, as the provider sends it)."""
+    handler: dict[str, Any]
+    if probe.type == ProbeType.HTTP:
+        handler = {"httpGet": {"path": probe.path, "port": probe.port,
+                               "scheme": probe.scheme.value.upper()}}
+    elif probe.type == ProbeType.TCP:
+        handler = {"tcpSocket": {"port": probe.port}}
+    else:
+        handler = {"exec": {"command": list(probe.command or ())}}
+    return {
+        **handler,
+        "initialDelaySeconds": probe.initial_delay,
+        "periodSeconds": probe.period,
+        "timeoutSeconds": probe.timeout,
+        "failureThreshold": probe.failure_threshold,
+        # readiness may go 1 -> 0 -> 1; liveness and startup need one success
+        "successThreshold": 1,
+    }
+
+
+_PROBE_FIELD = {
+    ProbeUse.LIVENESS: "livenessProbe",
+    ProbeUse.READINESS: "readinessProbe",
+    ProbeUse.STARTUP: "startupProbe",
+}
 
 
 def _resources(pod: PodSize) -> dict[str, dict[str, str]]:
@@ -110,9 +188,22 @@ class SystemPlacement(pulumi.ComponentResource):
             Label.MLPS_LEVEL: str(a.system.mlps_level),
         }
 
-    def _image(self, component: str) -> str:
+    def _image(self, component: str, image: Image) -> str:
         a = self._args
-        return f"{a.registry}/{a.department.name}/{a.system.name}/{component}:stable"
+        return image.reference(a.registry, f"{a.department.name}/{a.system.name}/{component}")
+
+    def _spread(self, selector: dict[str, str]) -> list[dict[str, Any]]:
+        """Replicas apart over nodes, then failure domains; binding for dual-active."""
+        a = self._args
+        when = ("DoNotSchedule" if a.system.dr_tier == DrTier.DUAL_ACTIVE
+                else "ScheduleAnyway")
+        keys = [HOSTNAME_KEY] + ([FAILURE_DOMAIN_KEY] if a.failure_domains > 1 else [])
+        return [{
+            "maxSkew": 1,
+            "topologyKey": key,
+            "whenUnsatisfiable": when,
+            "labelSelector": {"matchLabels": selector},
+        } for key in keys]
 
     # ------------------------------------------------------------------ workloads
 
@@ -134,9 +225,11 @@ class SystemPlacement(pulumi.ComponentResource):
                 **({"clusterIP": "None"} if c.stateful else {}),
             },
         }, self._child)
+        assert c.image is not None  # the image-missing rule refuses the estate otherwise
+        probes = c.effective_probes(a.probe_defaults[c.kind])
         container = {
             "name": c.name,
-            "image": self._image(c.name),
+            "image": self._image(c.name, c.image),
             "ports": [{"name": "service", "containerPort": c.port, "protocol": "TCP"}],
             "env": [
                 {"name": "GOVCLOUD_SITE", "value": str(a.site)},
@@ -144,22 +237,18 @@ class SystemPlacement(pulumi.ComponentResource):
             ],
             "resources": _resources(pc.pod),
             "securityContext": container_security_context(),
-            "readinessProbe": {"tcpSocket": {"port": "service"}, "periodSeconds": 10},
+            **{_PROBE_FIELD[use]: probe_manifest(p) for use, p in probes.items()},
             "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
         }
         template = {
-            "metadata": {"labels": labels},
+            "metadata": {"labels": labels,
+                         "annotations": {IMAGE_TAG_ANNOTATION: c.image.tag}},
             "spec": {
                 "automountServiceAccountToken": False,
                 "securityContext": pod_security_context(),
                 "containers": [container],
                 "volumes": [{"name": "tmp", "emptyDir": {}}],
-                "topologySpreadConstraints": [{
-                    "maxSkew": 1,
-                    "topologyKey": "kubernetes.io/hostname",
-                    "whenUnsatisfiable": "ScheduleAnyway",
-                    "labelSelector": {"matchLabels": selector},
-                }],
+                "topologySpreadConstraints": self._spread(selector),
             },
         }
         if c.stateful:
@@ -191,6 +280,12 @@ class SystemPlacement(pulumi.ComponentResource):
                     "template": template,
                 },
             }, self._child)
+        if pc.replicas >= 2:
+            # a drain (or a voluntary eviction of any kind) takes one replica at a time
+            KubeObject(POD_DISRUPTION_BUDGET, f"{ns}-{name}", {
+                "metadata": meta,
+                "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector}},
+            }, self._child)
         return f"{ns}/{name}"
 
     def _backup_copy(self, pc: PlacedComponent) -> None:
@@ -215,7 +310,12 @@ class SystemPlacement(pulumi.ComponentResource):
             "metadata": {"name": name, "namespace": ns,
                          "labels": self._labels(job.component.zone, "backup", "backup")},
             "type": "Opaque",
-            "stringData": {BACKUP_SECRET_KEY: a.backup_key or ""},
+            "stringData": {
+                PGBACKREST_CONF_KEY: pulumi.Output.concat(
+                    f"[global]\nrepo1-cipher-type={a.backup_cipher}\nrepo1-cipher-pass=",
+                    a.backup_key or "", "\n"),
+                RESTIC_PASSWORD_KEY: a.backup_key or "",
+            },
         }, self._child)
 
     def _backup_job(self, job: BackupJob, secret: KubeObject) -> None:
@@ -225,12 +325,13 @@ class SystemPlacement(pulumi.ComponentResource):
         labels = self._labels(c.zone, c.name, "backup")
         stanza = f"{a.department.name}-{a.system.name}-{c.name}"
         secret_name = f"{a.system.name}-backup-repository"
-        image = BACKUP_IMAGES.get(c.kind, GENERIC_BACKUP_IMAGE)
+        tool = BACKUP_TOOL.get(c.kind, GENERIC_BACKUP_TOOL)
+        mount, key = SECRET_MOUNTS[tool]
         args = (
             [f"--stanza={stanza}", f"--pg1-host={a.system.name}-{c.name}", "--type=incr",
              "backup"]
-            if c.kind == ComponentKind.DATABASE
-            else ["backup", "--tag", stanza, "/data"]
+            if tool == "pgbackrest"
+            else ["backup", "--password-file", f"{mount}/{key}", "--tag", stanza, "/data"]
         )
         KubeObject(CRON_JOB, f"{ns}-{name}", {
             "metadata": {"name": name, "namespace": ns, "labels": labels},
@@ -252,18 +353,20 @@ class SystemPlacement(pulumi.ComponentResource):
                                 "securityContext": pod_security_context(),
                                 "containers": [{
                                     "name": "backup",
-                                    "image": f"{a.registry}/{image}",
+                                    "image": a.platform_images[tool].reference(
+                                        a.registry, f"platform/{tool}"),
                                     "args": args,
-                                    "env": [{
-                                        "name": "PGBACKREST_REPO1_CIPHER_PASS",
-                                        "valueFrom": {"secretKeyRef": {
-                                            "name": secret_name,
-                                            "key": BACKUP_SECRET_KEY,
-                                        }},
-                                    }],
                                     "resources": _resources(job.pod),
                                     "securityContext": container_security_context(),
+                                    "volumeMounts": [{"name": "repository-key",
+                                                      "mountPath": mount,
+                                                      "readOnly": True}],
                                 }],
+                                "volumes": [{"name": "repository-key", "secret": {
+                                    "secretName": secret_name,
+                                    "defaultMode": SECRET_FILE_MODE,
+                                    "items": [{"key": key, "path": key}],
+                                }}],
                             },
                         },
                     },

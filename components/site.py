@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.placement import SystemPlacement, SystemPlacementArgs
+from components.admission import AdmissionGuardrails, AdmissionGuardrailsArgs
+from components.placement import BACKUP_CRYPTO_CHANNEL, SystemPlacement, SystemPlacementArgs
 from components.segmentation import ZoneSegmentation, ZoneSegmentationArgs
 from components.tenant import DepartmentTenant, DepartmentTenantArgs, TenantZone
 from govcloud import tenancy
@@ -23,6 +24,7 @@ class SiteBuild:
     """What :func:`build_site` created (for exports and tests)."""
 
     site: SiteName
+    guardrails: AdmissionGuardrails
     tenants: dict[str, DepartmentTenant]
     segmentation: ZoneSegmentation
     placements: dict[str, SystemPlacement]
@@ -58,12 +60,17 @@ def build_site(
         for b in jobs:
             backups_of.setdefault((name, b.system), []).append(b)
 
+    # The API server's own refusals first: every tenant object is admitted through them.
+    guardrails = AdmissionGuardrails(
+        "admission-guardrails", AdmissionGuardrailsArgs(registry=estate.cloud.registry), opts
+    )
     tenants: dict[str, DepartmentTenant] = {}
     for dept in estate.departments:
         zones = zones_of.get(dept.name, {})
         if zones:
             tenants[dept.name] = DepartmentTenant(
-                dept.name, DepartmentTenantArgs(dept, site, zones), opts
+                dept.name, DepartmentTenantArgs(dept, site, zones),
+                pulumi.ResourceOptions(provider=provider, depends_on=[guardrails]),
             )
 
     namespaces = {
@@ -80,6 +87,8 @@ def build_site(
         pulumi.ResourceOptions(provider=provider, depends_on=list(tenants.values())),
     )
 
+    channel = next((c for c in estate.crypto if c.name == BACKUP_CRYPTO_CHANNEL), None)
+    backup_cipher = channel.suites[0] if channel and channel.suites else ""
     placements: dict[str, SystemPlacement] = {}
     for dept, system in systems:
         comps = comps_of.get((dept.name, system.name), [])
@@ -96,9 +105,13 @@ def build_site(
                 tier=estate.tier(system.dr_tier),
                 registry=estate.cloud.registry,
                 components=comps,
+                probe_defaults=dict(estate.workloads.probes),
+                platform_images=dict(estate.workloads.platform_images),
+                failure_domains=estate.site(site).capacity.failure_domains,
                 backups=backups,
                 backup_key=backup_key,
+                backup_cipher=backup_cipher,
             ),
             pulumi.ResourceOptions(provider=provider, depends_on=[tenants[dept.name]]),
         )
-    return SiteBuild(site, tenants, segmentation, placements, plan.quotas)
+    return SiteBuild(site, guardrails, tenants, segmentation, placements, plan.quotas)

@@ -122,6 +122,29 @@ class ComponentKind(StrEnum):
     FILE_STORE = "file-store"
 
 
+class ProbeUse(StrEnum):
+    """What a probe decides: restart (liveness), traffic (readiness), start-up grace."""
+
+    LIVENESS = "liveness"
+    READINESS = "readiness"
+    STARTUP = "startup"
+
+
+class ProbeType(StrEnum):
+    """How the kubelet asks: an HTTP GET, a TCP connect, or a command in the container."""
+
+    HTTP = "http"
+    TCP = "tcp"
+    EXEC = "exec"
+
+
+class ProbeScheme(StrEnum):
+    """HTTP probes on a TLS port use https (the kubelet does not verify the certificate)."""
+
+    HTTP = "http"
+    HTTPS = "https"
+
+
 class LifecycleState(StrEnum):
     APPLIED = "applied"
     REVIEWED = "reviewed"

@@ -30,6 +30,7 @@ from govcloud.model.schema import (
     FlowsFile,
     OperatorsFile,
     SitesFile,
+    WorkloadsFile,
     ZonesFile,
 )
 
@@ -212,6 +213,7 @@ def load_estate(root: Path | str | None = None) -> Estate:
     appliances = _parse(AppliancesFile, root / rules.APPLIANCES_FILE, root, problems)
     tiers = _parse(DrTiersFile, root / rules.TIERS_FILE, root, problems)
     operators = _parse(OperatorsFile, root / rules.OPERATORS_FILE, root, problems)
+    workloads = _parse(WorkloadsFile, root / rules.WORKLOADS_FILE, root, problems)
     crypto_file = _parse(crypto.CryptoFile, root / crypto.CRYPTO_FILE, root, problems)
 
     departments: list[Department] = []
@@ -228,6 +230,7 @@ def load_estate(root: Path | str | None = None) -> Estate:
     if problems:
         raise EstateError(problems)
     assert cloud and sites and zones and flows and appliances and tiers and operators
+    assert workloads
     assert crypto_file
     estate = Estate.model_construct(
         root=str(root),
@@ -241,6 +244,7 @@ def load_estate(root: Path | str | None = None) -> Estate:
         tiers=tiers.tiers,
         departments=departments,
         operators=operators.operators,
+        workloads=workloads,
         crypto=crypto_file.channels,
     )
     problems = rules.check(estate)

@@ -10,6 +10,7 @@ no level-4 system, bastion-only management), so a bad estate never reaches a sta
 from __future__ import annotations
 
 import itertools
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
@@ -22,12 +23,24 @@ from govcloud.model.enums import (
     External,
     FlowMode,
     LifecycleState,
+    ProbeType,
+    ProbeUse,
     SiteName,
     Zone,
 )
 from govcloud.model.problems import Problem, field_path
 from govcloud.model.quantity import format_bytes
-from govcloud.model.schema import RESOURCE_KEYS, Estate
+from govcloud.model.schema import (
+    RESOURCE_KEYS,
+    Component,
+    Department,
+    Estate,
+    Image,
+    KindProbes,
+    Probe,
+    ProbeSpec,
+    System,
+)
 
 SITES_FILE = "sites.yaml"
 ZONES_FILE = "zones.yaml"
@@ -36,6 +49,7 @@ APPLIANCES_FILE = "appliances.yaml"
 TIERS_FILE = "dr-tiers.yaml"
 CLOUD_FILE = "cloud.yaml"
 OPERATORS_FILE = "operators.yaml"
+WORKLOADS_FILE = "workloads.yaml"
 
 # Zones that hold departments' own workloads (as opposed to shared operations zones).
 DEPARTMENT_ZONES = {Zone.INTERNET, Zone.EXTRANET, Zone.DEDICATED}
@@ -615,3 +629,182 @@ def dr_level_bounds(estate: Estate) -> Iterator[Problem]:
                         f"{'unbounded' if b is None else b}, more than level {lo.level} "
                         f"({'unbounded' if a is None else a})",
                     )
+
+
+# --------------------------------------------------------------------------- workloads
+
+
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def _components(estate: Estate) -> Iterator[tuple[Department, int, System, int, Component]]:
+    for d in estate.departments:
+        for i, s in enumerate(d.systems):
+            for j, c in enumerate(s.components):
+                yield d, i, s, j, c
+
+
+def _images(estate: Estate) -> Iterator[tuple[str, str, str, Image | None, str]]:
+    """(file, field, what, image, default repository path) for every image the estate names."""
+    for name, img in estate.workloads.platform_images.items():
+        yield WORKLOADS_FILE, field_path("platform_images", name), f"platform image {name}", \
+            img, f"platform/{name}"
+    for d, i, s, j, c in _components(estate):
+        yield d.source, field_path("systems", i, "components", j, "image"), \
+            f"system {s.name}: component {c.name}", c.image, f"{d.name}/{s.name}/{c.name}"
+
+
+@rule("image-missing")
+def image_missing(estate: Estate) -> Iterator[Problem]:
+    """Every component names the image it runs; nothing is pulled by convention."""
+    for file, where, what, img, _ in _images(estate):
+        if img is None:
+            yield Problem(
+                file, where, "image-missing",
+                f"{what} has no image: give its tag and sha256 digest in the cloud registry "
+                f"({estate.cloud.registry})",
+            )
+
+
+@rule("image-digest")
+def image_digest(estate: Estate) -> Iterator[Problem]:
+    """A tag can be moved to other content; only a digest names what was reviewed."""
+    for file, where, what, img, _ in _images(estate):
+        if img is None:
+            continue
+        if img.digest is None:
+            yield Problem(
+                file, f"{where}.digest", "image-digest",
+                f"{what}: image tag {img.tag} has no digest; pin it as sha256:<64 hex> "
+                "(a tag can be moved to other content, a digest cannot)",
+            )
+        elif not _DIGEST.match(img.digest):
+            yield Problem(
+                file, f"{where}.digest", "image-digest",
+                f"{what}: digest {img.digest!r} is not sha256:<64 lowercase hex digits>",
+            )
+
+
+@rule("image-registry")
+def image_registry(estate: Estate) -> Iterator[Problem]:
+    """Images come from the cloud's own registry, where they were scanned and signed off."""
+    registry = estate.cloud.registry
+    for file, where, what, img, default in _images(estate):
+        if img is None or img.repository is None:
+            continue
+        ref = img.reference(registry, default)
+        if not ref.startswith(f"{registry}/"):
+            yield Problem(
+                file, f"{where}.repository", "image-registry",
+                f"{what}: image repository {img.repository} is outside the cloud registry "
+                f"{registry}; push it there and reference it by its path",
+            )
+
+
+@rule("probe-kind-default")
+def probe_kind_default(estate: Estate) -> Iterator[Problem]:
+    """Every component kind has default probes, so no workload ships without them."""
+    for kind in ComponentKind:
+        if kind not in estate.workloads.probes:
+            yield Problem(
+                WORKLOADS_FILE, field_path("probes", kind.value), "probe-kind-default",
+                f"component kind {kind!s} has no default probes (liveness, readiness)",
+            )
+
+
+def _probe_sources(
+    estate: Estate,
+) -> Iterator[tuple[str, str, str, ProbeSpec]]:
+    """(file, field, whose probe, spec) for every probe written in the data."""
+    for kind, kp in estate.workloads.probes.items():
+        for use in ProbeUse:
+            spec = kp.spec(use)
+            if spec is not None:
+                yield WORKLOADS_FILE, field_path("probes", kind.value, use.value), \
+                    f"default {use} probe of kind {kind!s}", spec
+    for d, i, s, j, c in _components(estate):
+        for use in ProbeUse:
+            spec = c.probes.spec(use) if c.probes else None
+            if spec is not None:
+                yield d.source, field_path("systems", i, "components", j, "probes", use.value), \
+                    f"system {s.name}: component {c.name}: {use} probe", spec
+
+
+@rule("probe-period")
+def probe_period(estate: Estate) -> Iterator[Problem]:
+    """A probe that never runs (period 0) or never times out cannot decide anything."""
+    for file, where, what, spec in _probe_sources(estate):
+        for key in ("period", "timeout"):
+            value = getattr(spec, key)
+            if value is not None and value <= 0:
+                yield Problem(
+                    file, f"{where}.{key}", "probe-period",
+                    f"{what}: {key} is {value} s; it must be a positive number of seconds",
+                )
+
+
+def _effective(estate: Estate) -> Iterator[
+    tuple[Department, str, System, Component, KindProbes, dict[ProbeUse, Probe]]
+]:
+    for d, i, s, j, c in _components(estate):
+        defaults = estate.workloads.probes.get(c.kind)
+        if defaults is None:
+            continue  # probe-kind-default
+        yield d, field_path("systems", i, "components", j), s, c, defaults, \
+            c.effective_probes(defaults)
+
+
+@rule("probe-incomplete")
+def probe_incomplete(estate: Estate) -> Iterator[Problem]:
+    """An HTTP probe needs a path and an exec probe a command, or the kubelet refuses it."""
+    for d, where, s, c, _, probes in _effective(estate):
+        for use, p in probes.items():
+            missing = (
+                "path" if p.type == ProbeType.HTTP and not p.path
+                else "command" if p.type == ProbeType.EXEC and not p.command
+                else None
+            )
+            if missing:
+                yield Problem(
+                    d.source, f"{where}.probes.{use.value}.{missing}", "probe-incomplete",
+                    f"system {s.name}: component {c.name}: {use} probe is {p.type!s} but has "
+                    f"no {missing}",
+                )
+
+
+@rule("probe-port")
+def probe_port(estate: Estate) -> Iterator[Problem]:
+    """A probe on a port the container does not expose fails forever: a restart loop."""
+    for d, where, s, c, _, probes in _effective(estate):
+        for use, p in probes.items():
+            if p.type != ProbeType.EXEC and p.port != c.port:
+                yield Problem(
+                    d.source, f"{where}.probes.{use.value}.port", "probe-port",
+                    f"system {s.name}: component {c.name}: {use} probe on port {p.port}, "
+                    f"but the component exposes only port {c.port}",
+                )
+
+
+@rule("probe-startup")
+def probe_startup(estate: Estate) -> Iterator[Problem]:
+    """Liveness must not kill a pod before it can have started: a crash loop at every start.
+
+    With a startup probe the kubelet holds liveness back until start-up succeeds, so the
+    startup probe's budget must cover the start time; without one, liveness's own budget
+    (initial delay + period x failure threshold) must.
+    """
+    for d, where, s, c, defaults, probes in _effective(estate):
+        need = c.start_seconds(defaults)
+        startup = probes.get(ProbeUse.STARTUP)
+        live = probes.get(ProbeUse.LIVENESS)
+        probe, use = (startup, ProbeUse.STARTUP) if startup else (live, ProbeUse.LIVENESS)
+        if probe is None or probe.period <= 0 or probe.budget_seconds >= need:
+            continue  # a non-positive period is probe-period's to report
+        yield Problem(
+            d.source, f"{where}.probes.{use.value}", "probe-startup",
+            f"system {s.name}: component {c.name}: the {use} probe gives up after "
+            f"{probe.budget_seconds} s (initial_delay {probe.initial_delay} + period "
+            f"{probe.period} x failure_threshold {probe.failure_threshold}), but the "
+            f"component may take {need} s to start (start_seconds): liveness would kill it "
+            "before it is up; lengthen the startup probe or lower start_seconds",
+        )

@@ -9,6 +9,7 @@ single object must look like.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import ipaddress
 from decimal import Decimal
 from functools import cached_property
@@ -36,6 +37,9 @@ from govcloud.model.enums import (
     LifecycleState,
     MlpsLevel,
     PlacementRole,
+    ProbeScheme,
+    ProbeType,
+    ProbeUse,
     Protocol,
     Region,
     SiteName,
@@ -87,6 +91,11 @@ class Capacity(Strict):
         description="compute hosts the vcpu/memory pool is spread over (equal hosts)",
     )
     pods_per_host: int = Field(default=110, ge=1, le=1000)
+    failure_domains: int = Field(
+        default=1, ge=1, le=64,
+        description="rooms or rack rows the hosts are spread over (power, cooling, ToR "
+        "switches); a dual-active system's replicas are spread over them too",
+    )
 
 
 class Overcommit(Strict):
@@ -116,6 +125,15 @@ class Site(Strict):
             "public_ips": Decimal(c.public_ips),
             "bandwidth": c.bandwidth,
         }
+
+    def failure_domain(self, host: int) -> str:
+        """The failure domain of compute host ``host`` (0-based): hosts alternate over them.
+
+        This is the value of the nodes' ``topology.kubernetes.io/zone`` label; with one
+        domain it is the site's name.
+        """
+        n = self.capacity.failure_domains
+        return str(self.name) if n == 1 else f"{self.name}-fd{host % n + 1}"
 
     def host_allocatable(self) -> dict[str, Decimal | int]:
         """One compute host's share of :meth:`allocatable` (what a Kubernetes node offers).
@@ -333,6 +351,122 @@ class Contact(Strict):
     role: str | None = Field(default=None, description="e.g. ops on-call, security officer")
 
 
+# --------------------------------------------------------------------------- workloads
+
+
+class ProbeSpec(Strict):
+    """A probe as written in the data: every field optional, merged over the kind default.
+
+    Timing is in seconds, as the kubelet counts it. ``period`` and ``timeout`` are plain
+    integers so that a non-positive value reaches the ``probe-period`` rule (file, field,
+    message) instead of a generic schema error.
+    """
+
+    type: ProbeType | None = None
+    path: str | None = Field(default=None, pattern=r"^/[^\s]*$")
+    scheme: ProbeScheme | None = None
+    command: list[str] | None = Field(default=None, min_length=1)
+    port: int | None = Field(default=None, ge=1, le=65535)
+    initial_delay: int | None = Field(default=None, ge=0)
+    period: int | None = None
+    timeout: int | None = None
+    failure_threshold: int | None = Field(default=None, ge=1)
+
+
+class Probe(Strict):
+    """An effective probe: the kind default with the component's override applied."""
+
+    type: ProbeType
+    port: int
+    path: str | None = None
+    scheme: ProbeScheme = ProbeScheme.HTTP
+    command: tuple[str, ...] | None = None
+    initial_delay: int = 0
+    period: int = 10
+    timeout: int = 1
+    failure_threshold: int = 3
+
+    @property
+    def budget_seconds(self) -> int:
+        """How long a container that never answers survives this probe."""
+        return self.initial_delay + self.period * self.failure_threshold
+
+
+class ProbePlan(Strict):
+    """A component's probes (overrides in a department file; defaults per kind).
+
+    ``start_seconds`` is the worst case the component may take to start (a database
+    replaying WAL, a JVM warming up): the liveness probe must not kill it sooner.
+    """
+
+    start_seconds: int | None = Field(default=None, ge=0)
+    liveness: ProbeSpec | None = None
+    readiness: ProbeSpec | None = None
+    startup: ProbeSpec | None = None
+
+    def spec(self, use: ProbeUse) -> ProbeSpec | None:
+        return getattr(self, use.value)
+
+
+class KindProbes(ProbePlan):
+    """The default probes of one component kind: liveness and readiness are required."""
+
+    start_seconds: int = Field(ge=0)
+    liveness: ProbeSpec
+    readiness: ProbeSpec
+
+
+TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+
+
+class Image(Strict):
+    """What a component runs: a repository in the cloud registry, pinned by digest.
+
+    ``repository`` defaults to ``<department>/<system>/<component>`` under the cloud's
+    registry (``cloud.yaml``); a repository whose first part names a host
+    (``docker.io/...``) is outside it, which the ``image-registry`` rule refuses. The tag
+    is for humans; the digest is what the manifests reference (``repo@sha256:...``).
+    """
+
+    repository: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9._:/-]*$")
+    tag: str = Field(pattern=TAG_PATTERN)
+    digest: str | None = None
+
+    def reference(self, registry: str, default_path: str) -> str:
+        """``<registry>/<path>@<digest>``, or the repository as written if it names a host."""
+        repo = self.repository or default_path
+        if not repository_host(repo):
+            repo = f"{registry}/{repo}"
+        return f"{repo}@{self.digest}"
+
+
+def stand_in_image(path: str, tag: str = "1.0.0") -> dict[str, str]:
+    """A well-formed image entry for generated estates (bench, tests, samples).
+
+    The digest is the SHA-256 of ``path:tag``: stable across runs, so a generated plan
+    is reproducible. Real departments give the digest their registry reports.
+    """
+    digest = hashlib.sha256(f"{path}:{tag}".encode()).hexdigest()
+    return {"tag": tag, "digest": f"sha256:{digest}"}
+
+
+def repository_host(repository: str) -> str | None:
+    """The registry host a repository names, as Docker reads references (else None)."""
+    first, sep, _ = repository.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return None
+
+
+class WorkloadsFile(Strict):
+    """What every workload gets unless its department file says otherwise."""
+
+    probes: dict[ComponentKind, KindProbes]
+    platform_images: dict[Slug, Image] = Field(
+        description="the platform's own tools (backup jobs), pinned like tenants' images"
+    )
+
+
 class Component(Strict):
     """One workload of a system; becomes a Deployment/StatefulSet in the zone's namespace."""
 
@@ -344,6 +478,44 @@ class Component(Strict):
     memory: PositiveBytes
     storage: Bytes = 0
     port: int = Field(default=8080, ge=1, le=65535)
+    image: Image | None = Field(
+        default=None, description="required: the image-missing rule says so with a message"
+    )
+    probes: ProbePlan | None = Field(default=None, description="overrides of the kind default")
+
+    def effective_probes(self, defaults: KindProbes) -> dict[ProbeUse, Probe]:
+        """The probes the manifests carry: kind default, then this component's override.
+
+        A field the override sets replaces the default's; a type change drops the old
+        type's path or command. A startup probe added by the override alone inherits the
+        liveness type. The port is the component's unless a probe names another.
+        """
+        out: dict[ProbeUse, Probe] = {}
+        for use in ProbeUse:
+            base = defaults.spec(use)
+            over = self.probes.spec(use) if self.probes else None
+            if base is None and over is None:
+                continue
+            merged: dict[str, object] = {}
+            for spec in (base, over):
+                if spec is None:
+                    continue
+                fields = spec.model_dump(exclude_none=True)
+                if "type" in fields and fields["type"] != merged.get("type"):
+                    merged.pop("path", None)
+                    merged.pop("command", None)
+                merged.update(fields)
+            merged.setdefault("type", defaults.liveness.type)
+            merged.setdefault("port", self.port)
+            if merged.get("command") is not None:
+                merged["command"] = tuple(merged["command"])  # type: ignore[arg-type]
+            out[use] = Probe.model_validate(merged)
+        return out
+
+    def start_seconds(self, defaults: KindProbes) -> int:
+        if self.probes and self.probes.start_seconds is not None:
+            return self.probes.start_seconds
+        return defaults.start_seconds
 
     @property
     def stateful(self) -> bool:
@@ -493,6 +665,7 @@ class Estate(Strict):
     tiers: list[TierDef]
     departments: list[Department]
     operators: list[Operator]
+    workloads: WorkloadsFile
     crypto: list[CryptoChannel] = Field(default=[], description="crypto profile (crypto.yaml)")
 
     # ---- look-ups (the only way other layers should reach into the estate)

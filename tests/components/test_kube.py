@@ -91,6 +91,31 @@ CASES: dict[str, tuple[Callable[..., Any], dict[str, Any], dict[str, Any]]] = {
                 {"metadata": META, "spec": {"schedule": "0 1 * * *", "timeZone": "UTC",
                                             "jobTemplate": {"spec": {"template": {
                                                 "spec": POD_SPEC_CAMEL}}}}}),
+    "PodDisruptionBudget": (k8s.policy.v1.PodDisruptionBudget,
+                            {"metadata": META, "spec": {"max_unavailable": 1,
+                                                        "selector": SELECTOR}},
+                            {"metadata": META, "spec": {"maxUnavailable": 1, "selector": {
+                                "matchLabels": {"app": "a"}}}}),
+    "ValidatingAdmissionPolicy": (
+        k8s.admissionregistration.v1.ValidatingAdmissionPolicy,
+        {"metadata": {"name": "p"}, "spec": {
+            "failure_policy": "Fail",
+            "match_constraints": {"resource_rules": [{
+                "api_groups": [""], "api_versions": ["v1"], "operations": ["CREATE"],
+                "resources": ["pods"]}]},
+            "validations": [{"expression": "true", "message": "m"}]}},
+        {"metadata": {"name": "p"}, "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {"resourceRules": [{
+                "apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"],
+                "resources": ["pods"]}]},
+            "validations": [{"expression": "true", "message": "m"}]}}),
+    "ValidatingAdmissionPolicyBinding": (
+        k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding,
+        {"metadata": {"name": "b"}, "spec": {"policy_name": "p",
+                                             "validation_actions": ["Deny"]}},
+        {"metadata": {"name": "b"}, "spec": {"policyName": "p",
+                                             "validationActions": ["Deny"]}}),
 }
 
 

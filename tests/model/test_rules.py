@@ -30,6 +30,8 @@ from govcloud.model.rules import RULES
 HEALTH = "departments/health.yaml"
 PS = "departments/public-security.yaml"
 APPOINTMENT = ("systems", Key("appointment"))
+EHR_API = ("systems", Key("ehr"), "components", Key("api"))
+EHR_DB = ("systems", Key("ehr"), "components", Key("db"))
 FLOWS = "flows.yaml"
 
 
@@ -353,6 +355,72 @@ CASES = {
         set_(HEALTH, (*APPOINTMENT, "bandwidth"), "12Gbps"),
         "department-over-capacity", HEALTH, "systems",
         "needs 12050 Mbps bandwidth on region-a-dc1", "(10000 Mbps)",
+    ),
+    # ---- images: in the cloud registry, pinned by digest
+    "image-missing": _bad(
+        delete(HEALTH, (*EHR_API, "image")),
+        "image-missing", HEALTH, (*EHR_API, "image"),
+        "system ehr: component api has no image", "registry.govcloud.example.cn",
+    ),
+    "image-tag-without-digest": _bad(
+        delete(HEALTH, (*EHR_API, "image", "digest")),
+        "image-digest", HEALTH, (*EHR_API, "image", "digest"),
+        "system ehr: component api: image tag 2026.3.4 has no digest",
+        "a tag can be moved",
+    ),
+    "image-digest-malformed": _bad(
+        set_(HEALTH, (*EHR_API, "image", "digest"), "sha256:ABC123"),
+        "image-digest", HEALTH, (*EHR_API, "image", "digest"),
+        "digest 'sha256:ABC123' is not sha256:<64 lowercase hex digits>",
+    ),
+    "platform-image-without-digest": _bad(
+        delete("workloads.yaml", ("platform_images", "restic", "digest")),
+        "image-digest", "workloads.yaml", ("platform_images", "restic", "digest"),
+        "platform image restic: image tag 0.17 has no digest",
+    ),
+    "image-outside-registry": _bad(
+        set_(HEALTH, (*EHR_API, "image", "repository"), "docker.io/library/nginx"),
+        "image-registry", HEALTH, (*EHR_API, "image", "repository"),
+        "image repository docker.io/library/nginx is outside the cloud registry "
+        "registry.govcloud.example.cn",
+    ),
+    # ---- probes
+    "probe-kind-without-default": _bad(
+        delete("workloads.yaml", ("probes", "cache")),
+        "probe-kind-default", "workloads.yaml", ("probes", "cache"),
+        "component kind cache has no default probes",
+    ),
+    "probe-period-zero": _bad(
+        set_(HEALTH, (*EHR_API, "probes"), {"liveness": {"period": 0}}),
+        "probe-period", HEALTH, (*EHR_API, "probes", "liveness", "period"),
+        "system ehr: component api: liveness probe: period is 0 s", "positive",
+    ),
+    "probe-default-timeout-negative": _bad(
+        set_("workloads.yaml", ("probes", "web", "readiness", "timeout"), -1),
+        "probe-period", "workloads.yaml", ("probes", "web", "readiness", "timeout"),
+        "default readiness probe of kind web: timeout is -1 s",
+    ),
+    "probe-on-unexposed-port": _bad(
+        set_(HEALTH, (*EHR_API, "probes"), {"readiness": {"port": 9090}}),
+        "probe-port", HEALTH, (*EHR_API, "probes", "readiness", "port"),
+        "system ehr: component api: readiness probe on port 9090",
+        "exposes only port 8080",
+    ),
+    "probe-exec-without-command": _bad(
+        set_(HEALTH, (*EHR_DB, "probes"), {"readiness": {"type": "exec"}}),
+        "probe-incomplete", HEALTH, (*EHR_DB, "probes", "readiness", "command"),
+        "system ehr: component db: readiness probe is exec but has no command",
+    ),
+    "liveness-kills-before-start": _bad(
+        set_(HEALTH, (*EHR_API, "probes"), {"start_seconds": 300}),
+        "probe-startup", HEALTH, (*EHR_API, "probes", "liveness"),
+        "the liveness probe gives up after 60 s (initial_delay 30 + period 10 x "
+        "failure_threshold 3)", "may take 300 s to start",
+    ),
+    "startup-probe-too-short": _bad(
+        set_(HEALTH, (*EHR_DB, "probes"), {"startup": {"failure_threshold": 6}}),
+        "probe-startup", HEALTH, (*EHR_DB, "probes", "startup"),
+        "the startup probe gives up after 60 s", "may take 600 s to start",
     ),
 }
 

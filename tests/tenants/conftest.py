@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
+from govcloud.model.schema import stand_in_image
+
 BASE_REQUEST: dict[str, Any] = {
     "name": "ecology",
     "title": "市生态环境局",
@@ -49,6 +51,12 @@ def make_request(tmp_path: Path) -> RequestFactory:
         data = copy.deepcopy(BASE_REQUEST)
         if edit:
             edit(data)
+        # every component a test adds runs a pinned image unless the test says otherwise
+        for system in data.get("systems") or []:
+            for c in system.get("components") or []:
+                if isinstance(c, dict) and "image" not in c:
+                    c["image"] = stand_in_image(f"{data.get('name')}/{system.get('name')}/"
+                                                f"{c.get('name')}")
         stem = name or str(data.get("name", "request"))
         path = tmp_path / "requests" / f"{stem}.yaml"
         path.parent.mkdir(exist_ok=True)
