@@ -127,6 +127,34 @@ COMPUTE_BACKUP_C = Clause(
     "安全计算环境 / 数据备份恢复",
     "应提供重要数据处理系统的热冗余，保证系统的高可用性",
 )
+COMPUTE_MALWARE = Clause(
+    MLPS,
+    "8.1.4.5",
+    "安全计算环境 / 恶意代码防范",
+    "应采用免受恶意代码攻击的技术措施或主动免疫可信验证机制及时识别入侵和病毒行为，并将其有效阻断",
+)
+COMPUTE_TRUSTED = Clause(
+    MLPS,
+    "8.1.4.6",
+    "安全计算环境 / 可信验证",
+    "可基于可信根对计算设备的系统引导程序、系统程序、重要配置参数和应用程序等进行可信验证，"
+    "在检测到其可信性受到破坏后进行报警",
+    note="a container image pinned by digest is the application program verified before it runs",
+)
+COMPUTE_CONFIDENTIALITY_B = Clause(
+    MLPS,
+    "8.1.4.8 b)",
+    "安全计算环境 / 数据保密性",
+    "应采用密码技术保证重要数据在存储过程中的保密性，包括但不限于鉴别数据、重要业务数据和重要个人信息等",
+)
+CLOUD_IMAGE_B = Clause(
+    MLPS,
+    "8.2.4.4 b)",
+    "云计算安全扩展要求 / 安全计算环境 / 镜像和快照保护",
+    "应提供虚拟机镜像、快照完整性校验功能，防止虚拟机镜像被恶意篡改",
+    exact=False,
+    note="container images read as the virtual machine images of the clause",
+)
 CLOUD_AUTH = Clause(
     MLPS,
     "8.2.4.1",

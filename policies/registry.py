@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from policies import governance, hosts, network, workloads
+from policies import governance, guardrails, hosts, network, workloads
 from policies.core import Policy
 
 POLICIES: list[Policy] = [
     *network.POLICIES,
     *workloads.POLICIES,
+    *guardrails.POLICIES,
     *governance.POLICIES,
     *hosts.POLICIES,
 ]

@@ -15,7 +15,9 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from govcloud.model import Estate
 from policies.core import Clause, Policy
+from policies.guardrails import image_rows, single_points_of_failure
 from policies.offline import Report, Result, Status, summary
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -73,7 +75,9 @@ def policy_status(report: Report, policy: Policy) -> Status:
     return Status.PASS
 
 
-def view(report: Report, cloud_title: str, diagram: str | None) -> dict[str, Any]:
+def view(
+    report: Report, cloud_title: str, diagram: str | None, estate: Estate | None = None
+) -> dict[str, Any]:
     cols = [t for t in targets(report) if any(r.target == t for r in report.results)]
     policies = list(dict.fromkeys(r.policy for r in report.results))
     return {
@@ -91,11 +95,16 @@ def view(report: Report, cloud_title: str, diagram: str | None) -> dict[str, Any
         "diagram": diagram,
         "evidence_shown": EVIDENCE_SHOWN,
         "unused": report.unused_waivers(),
+        # from the model: what each system runs, and what runs without redundancy
+        "images": image_rows(estate) if estate else [],
+        "single_points": single_points_of_failure(estate) if estate else [],
     }
 
 
-def render_markdown(report: Report, cloud_title: str, diagram: str | None = None) -> str:
-    v = view(report, cloud_title, diagram)
+def render_markdown(
+    report: Report, cloud_title: str, diagram: str | None = None, estate: Estate | None = None
+) -> str:
+    v = view(report, cloud_title, diagram, estate)
     out: list[str] = []
     w = out.append
     s = v["summary"]
@@ -138,6 +147,25 @@ def render_markdown(report: Report, cloud_title: str, diagram: str | None = None
         for p in row.policies:
             cells = [v["mark"](v["status_of"](p, t)) for t in cols]
             w(f"| [`{p.id}`](#{p.id}) | {p.enforcement} | " + " | ".join(cells) + " |")
+        w("")
+    if v["images"]:
+        w("## Workload images\n")
+        w("What each live system runs, from its department file: the tag is for humans, the "
+          "digest is what every manifest references (`<registry>/<repository>@<digest>`).\n")
+        w("| department | system | component | tag | digest |")
+        w("|---|---|---|---|---|")
+        for row in v["images"]:
+            w("| " + " | ".join(f"`{x}`" if i == 4 else x for i, x in enumerate(row)) + " |")
+        w("")
+    if v["single_points"]:
+        w("## Single points of failure\n")
+        w("Components that run one replica on a site (as declared, or after a standby "
+          "tier's scale-down): no PodDisruptionBudget can keep them up through a node "
+          "drain, and losing their node stops them until rescheduled.\n")
+        w("| site | department | system | component | placement |")
+        w("|---|---|---|---|---|")
+        for row in v["single_points"]:
+            w("| " + " | ".join(row) + " |")
         w("")
     w("## Policies\n")
     for p in v["policies"]:
@@ -188,11 +216,13 @@ def render_markdown(report: Report, cloud_title: str, diagram: str | None = None
     return "\n".join(out) + "\n"
 
 
-def render_html(report: Report, cloud_title: str, diagram: str | None = None) -> str:
+def render_html(
+    report: Report, cloud_title: str, diagram: str | None = None, estate: Estate | None = None
+) -> str:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
         autoescape=select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return env.get_template("report.html.j2").render(**view(report, cloud_title, diagram))
+    return env.get_template("report.html.j2").render(**view(report, cloud_title, diagram, estate))

@@ -117,10 +117,10 @@ def _write_report(args: argparse.Namespace, estate, report) -> int:  # type: ign
         raise CommandError(f"cannot write to {out}: {exc}") from None
     svg = next(f.name for f in files if f.suffix == ".svg")
     (out / "compliance.md").write_text(
-        render_markdown(report, estate.cloud.title, svg), encoding="utf-8"
+        render_markdown(report, estate.cloud.title, svg, estate), encoding="utf-8"
     )
     (out / "compliance.html").write_text(
-        render_html(report, estate.cloud.title, svg), encoding="utf-8"
+        render_html(report, estate.cloud.title, svg, estate), encoding="utf-8"
     )
     s = summary(report)
     print(

@@ -30,6 +30,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _changes(changes: list) -> str:
+    """Since the previous plan in the same directory: Pulumi preview's create/update/delete."""
+    if not changes:
+        return "  since the previous plan: no changes"
+    counts = {a: sum(1 for c in changes if c.action == a) for a in ("create", "update", "delete")}
+    head = ", ".join(f"{n} to {a}" for a, n in counts.items() if n)
+    return "\n".join([f"  since the previous plan: {head}", *(f"    {c}" for c in changes)])
+
+
 def run(args: argparse.Namespace) -> int:
     from components.common import KUBERNETES_VERSION
     from govcloud.cli import CommandError
@@ -48,6 +57,11 @@ def run(args: argparse.Namespace) -> int:
         rendered = render(plan, args.out, KUBERNETES_VERSION)
         print(summary(plan))
         print(f"  rendered {len(rendered.files)} manifests to {rendered.directory}")
+        print(f"  images: {len(rendered.images)} containers, "
+              f"{len({line.rsplit(' ', 1)[-1] for line in rendered.images})} distinct digests "
+              f"({rendered.directory}/images.txt)")
+        if rendered.changes is not None:
+            print(_changes(rendered.changes))
         status = "OK" if not rendered.problems else f"{len(rendered.problems)} error(s)"
         print(f"  schema (Kubernetes {KUBERNETES_VERSION}, strict): {status}")
         problems += rendered.problems

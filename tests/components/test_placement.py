@@ -147,3 +147,121 @@ def test_labels_on_every_workload(stack_plans: dict) -> None:
                 assert keys <= set(labels), m["metadata"]["name"]
                 assert labels["govcloud.io/site"] == stack
                 assert Zone(labels["govcloud.io/zone"])
+
+
+# ------------------------------------------------------------------ probes, budgets, images
+
+
+def _by_name(plan: Any, kind: str) -> dict[str, dict[str, Any]]:
+    return {f"{m['metadata']['namespace']}/{m['metadata']['name']}": m
+            for m in plan.manifests if m["kind"] == kind}
+
+
+def _component(estate: Estate, labels: dict[str, str]) -> Any:
+    d = next(d for d in estate.departments if d.name == labels["govcloud.io/department"])
+    s = next(s for s in d.systems if s.name == labels["govcloud.io/system"])
+    return next(c for c in s.components if c.name == labels["govcloud.io/component"])
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_probes_come_from_the_model(stack_plans: dict, estate: Estate, stack: str) -> None:
+    seen = set()
+    for m in stack_plans[stack].manifests:
+        if m["kind"] not in ("Deployment", "StatefulSet"):
+            continue
+        c = _component(estate, m["metadata"]["labels"])
+        container = m["spec"]["template"]["spec"]["containers"][0]
+        want = c.effective_probes(estate.workloads.probes[c.kind])
+        for use, probe in want.items():
+            got = container[f"{use.value}Probe"]
+            assert got["periodSeconds"] == probe.period
+            assert got["failureThreshold"] == probe.failure_threshold
+            if probe.type == "http":
+                assert got["httpGet"] == {"path": probe.path, "port": c.port,
+                                          "scheme": probe.scheme.upper()}
+            else:
+                assert got["tcpSocket"] == {"port": c.port}
+        assert "livenessProbe" in container and "readinessProbe" in container
+        seen.add((str(c.kind), "startupProbe" in container))
+    # databases start slowly: a startup probe holds liveness back; web/api have none
+    assert ("database", True) in seen and ("api", False) in seen
+
+
+def test_a_department_override_reaches_the_manifest(stack_plans: dict) -> None:
+    # hrss-vpn's gateway serves TLS on 8443: the department overrides the api default
+    gw = _by_name(stack_plans["region-a-dc1"], "Deployment")["hrss-dedicated/hrss-vpn-gateway"]
+    probe = gw["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]
+    assert probe["httpGet"] == {"path": "/healthz", "port": 8443, "scheme": "HTTPS"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_budget_for_every_replicated_workload_and_none_for_one(
+    stack_plans: dict, stack: str
+) -> None:
+    plan = stack_plans[stack]
+    pdbs = _by_name(plan, "PodDisruptionBudget")
+    replicated = 0
+    for kind in ("Deployment", "StatefulSet"):
+        for name, m in _by_name(plan, kind).items():
+            if m["spec"]["replicas"] >= 2:
+                replicated += 1
+                assert pdbs[name]["spec"] == {
+                    "maxUnavailable": 1, "selector": m["spec"]["selector"]}
+            else:
+                assert name not in pdbs
+    assert replicated == len(pdbs) > 0
+
+
+def test_dual_active_replicas_must_spread_over_nodes_and_halls(
+    stack_plans: dict, estate: Estate
+) -> None:
+    for stack, domains in (("region-a-dc1", 2), ("region-b-dr", 1)):
+        assert estate.site(stack).capacity.failure_domains == domains
+        for m in stack_plans[stack].manifests:
+            if m["kind"] not in ("Deployment", "StatefulSet"):
+                continue
+            spread = m["spec"]["template"]["spec"]["topologySpreadConstraints"]
+            keys = [c["topologyKey"] for c in spread]
+            assert keys == ["kubernetes.io/hostname"] + (
+                ["topology.kubernetes.io/zone"] if domains > 1 else [])
+            tier = m["metadata"]["labels"]["govcloud.io/dr-tier"]
+            want = "DoNotSchedule" if tier == "dual-active" else "ScheduleAnyway"
+            assert {c["whenUnsatisfiable"] for c in spread} == {want}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_images_are_the_departments_digests(
+    stack_plans: dict, estate: Estate, stack: str
+) -> None:
+    registry = estate.cloud.registry
+    for m in stack_plans[stack].manifests:
+        if m["kind"] not in ("Deployment", "StatefulSet"):
+            continue
+        labels = m["metadata"]["labels"]
+        c = _component(estate, labels)
+        template = m["spec"]["template"]
+        assert template["spec"]["containers"][0]["image"] == (
+            f"{registry}/{labels['govcloud.io/department']}/{labels['govcloud.io/system']}/"
+            f"{c.name}@{c.image.digest}")
+        assert template["metadata"]["annotations"] == {"govcloud.io/image-tag": c.image.tag}
+
+
+def test_backup_jobs_read_the_repository_key_from_a_file(
+    stack_plans: dict, estate: Estate
+) -> None:
+    jobs = _by_name(stack_plans["region-a-dc1"], "CronJob")
+    assert jobs
+    for job in jobs.values():
+        pod = _pod_spec(job)
+        container = pod["containers"][0]
+        assert "env" not in container and "envFrom" not in container
+        (volume,) = pod["volumes"]
+        assert volume["secret"]["defaultMode"] == 0o440
+        (mount,) = container["volumeMounts"]
+        assert mount["readOnly"] is True and mount["name"] == volume["name"]
+        key = volume["secret"]["items"][0]["key"]
+        tool = "pgbackrest" if key == "pgbackrest-repo.conf" else "restic"
+        image = estate.workloads.platform_images[tool]
+        assert container["image"] == f"{estate.cloud.registry}/platform/{tool}@{image.digest}"
+        if tool == "restic":
+            assert container["args"][1:3] == ["--password-file", f"{mount['mountPath']}/{key}"]

@@ -171,3 +171,25 @@ def test_a_run_restores_the_garbage_collector() -> None:
         engine.run_program("gc-test", failing)
     assert gc.isenabled()
     assert gc.get_freeze_count() == frozen_before
+
+
+def test_a_digest_bump_is_an_update_of_exactly_its_workload(
+    stack_plans: dict, estate_copy: Path, tmp_path: Path
+) -> None:
+    stack = "region-a-dc1"
+    first = render(stack_plans[stack], tmp_path, VERSION)
+    assert first.changes is None  # nothing to compare with yet
+    hrss = estate_copy / "departments/hrss.yaml"
+    text = hrss.read_text(encoding="utf-8")
+    old = "820ce4bba6b989417a876980c411c94f9e9979602f58637c95d0f71373b78d91"
+    assert text.count(old) == 1
+    hrss.write_text(text.replace(old, "f" * 64), encoding="utf-8")
+
+    again = render(plan_stack(stack, estate_copy), tmp_path, VERSION)
+    assert [str(c) for c in again.changes] == [
+        "update Deployment hrss-extranet/social-insurance-api: "
+        "spec.template.spec.containers[0].image"
+    ]
+    image = f"registry.govcloud.example.cn/hrss/social-insurance/api@sha256:{'f' * 64}"
+    assert f"Deployment hrss-extranet/social-insurance-api api {image}" in again.images
+    assert (tmp_path / stack / "images.txt").read_text().splitlines() == again.images

@@ -144,3 +144,27 @@ def run(
     if p.on_hosts is not None and hosts is not None:
         found += list(p.on_hosts(hosts, ctx))
     return found
+
+
+def pdb(ns: str, name: str, selector: dict[str, str], **spec: Any) -> Resource:
+    t = "kubernetes:policy/v1:PodDisruptionBudget"
+    props = {"metadata": {"name": name, "namespace": ns},
+             "spec": {"selector": {"matchLabels": selector}, **spec}}
+    return Resource(t, f"{ns}-{name}", props, _urn(t, f"{ns}-{name}"), STACK)
+
+
+def guardrails(registry: str, actions: tuple[str, ...] = ("Deny",)) -> list[Resource]:
+    """The stacks' admission policies and bindings (from components/admission.py)."""
+    from components.admission import binding_spec, guardrail_specs
+
+    group = "kubernetes:admissionregistration.k8s.io/v1"
+    out = []
+    for name, spec in guardrail_specs(registry).items():
+        t = f"{group}:ValidatingAdmissionPolicy"
+        out.append(Resource(t, name, {"metadata": {"name": name}, "spec": spec},
+                            _urn(t, name), STACK))
+        t = f"{group}:ValidatingAdmissionPolicyBinding"
+        bspec = {**binding_spec(name), "validationActions": list(actions)}
+        out.append(Resource(t, f"{name}-binding", {"metadata": {"name": name}, "spec": bspec},
+                            _urn(t, f"{name}-binding"), STACK))
+    return out

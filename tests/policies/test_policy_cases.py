@@ -14,9 +14,11 @@ from policy_fixtures import (
     allow,
     deny_all,
     deployment,
+    guardrails,
     host,
     namespace,
     ns_peer,
+    pdb,
     role_data,
     run,
     with_,
@@ -144,7 +146,53 @@ def _bastion(**fields: Any) -> Build:
     return lambda e: {"hosts": [b]}
 
 
+REGISTRY = "registry.govcloud.example.cn"
+PINNED = f"{REGISTRY}/health/ehr/api@sha256:{'ab' * 32}"
+PROBED = {"livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080}},
+          "readinessProbe": {"httpGet": {"path": "/readyz", "port": 8080}}}
+EHR_API = {"govcloud.io/system": "ehr", "govcloud.io/component": "api"}
+GOOD_API = {"image": PINNED, **PROBED}
+
+
+def _secret_volume(mode: int) -> dict[str, Any]:
+    return {"volumes": [{"name": "key", "secret": {"secretName": "k", "defaultMode": mode}}]}
+
+
 CASES: dict[str, tuple[Build, Build, str]] = {
+    "workload-probes": (
+        _plan(deployment("health-extranet", "api", container=PROBED)),
+        _plan(deployment("health-extranet", "api")),
+        "container api has no livenessProbe and no readinessProbe",
+    ),
+    "workload-disruption-budget": (
+        _plan(deployment("health-extranet", "api"),
+              pdb("health-extranet", "ehr-api", EHR_API, maxUnavailable=1)),
+        _plan(deployment("health-extranet", "api"),
+              pdb("health-extranet", "ehr-web", {**EHR_API, "govcloud.io/component": "web"},
+                  maxUnavailable=1)),
+        "2 replicas and no PodDisruptionBudget: a node drain may evict all of them at once",
+    ),
+    "images-pinned-by-digest": (
+        _plan(deployment("health-extranet", "api", container={"image": PINNED})),
+        _plan(deployment("health-extranet", "api",
+                         container={"image": f"{REGISTRY}/health/ehr/api:stable"})),
+        f"runs {REGISTRY}/health/ehr/api:stable, which is not pinned by digest",
+    ),
+    "secrets-as-files": (
+        _plan(deployment("health-extranet", "api", pod=_secret_volume(0o440), container={
+            "volumeMounts": [{"name": "key", "mountPath": "/etc/key", "readOnly": True}]})),
+        _plan(deployment("health-extranet", "api", container={"env": [{
+            "name": "DB_PASSWORD",
+            "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}]})),
+        "reads secret db/password into environment variable DB_PASSWORD",
+    ),
+    "admission-guardrails": (
+        _plan(*guardrails(REGISTRY), deployment("health-extranet", "api", container=GOOD_API)),
+        _plan(*guardrails(REGISTRY, ("Audit",)),
+              deployment("health-extranet", "api", container=GOOD_API)),
+        "no admission policy bound in Deny mode to tenant namespaces refuses an image from "
+        "outside the cloud registry",
+    ),
     "tenant-default-deny": (
         lambda e: {
             "resources": [
