@@ -20,7 +20,7 @@ guardrails use only standard CEL, which the tests run against the real API serve
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -63,6 +63,17 @@ def matches(spec: Mapping[str, Any], obj: Mapping[str, Any], operation: str = "C
     return False
 
 
+def _plain(value: Any) -> Any:
+    """Plain JSON data from mappings and sequences of any kind (CrossGuard hands proxies)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) or (
+        isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+    ):
+        return [_plain(v) for v in value]
+    return value
+
+
 def _evaluate(expression: str, activation: dict[str, Any]) -> Any:
     result = _program(expression).evaluate(activation)
     if isinstance(result, celpy.CELEvalError):
@@ -79,9 +90,9 @@ def denials(
     if not matches(spec, obj):
         return []
     activation: dict[str, Any] = {
-        "object": celpy.json_to_cel(dict(obj)),
+        "object": celpy.json_to_cel(_plain(obj)),
         "oldObject": None,
-        "namespaceObject": celpy.json_to_cel(dict(namespace or {})),
+        "namespaceObject": celpy.json_to_cel(_plain(namespace or {})),
     }
     variables: dict[str, Any] = {}
     out: list[str] = []

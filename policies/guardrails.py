@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from govcloud import tenancy
-from govcloud.model import Estate, SiteName, Zone
+from govcloud.model import Estate, Zone
 from govcloud.model import rules as model_rules
 from policies import cel
 from policies import clauses as C
@@ -32,6 +32,7 @@ from policies.k8s import (
     pod_labels,
     pod_spec,
     selector_matches,
+    site_of_stack,
 )
 
 DIGEST_REF = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
@@ -43,13 +44,6 @@ LONG_RUNNING = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"}
 
 def _rv(policy: str, r: Resource, msg: str) -> Violation:
     return Violation(policy, r.ref, f"{r.ref}: {msg}", r.urn or None)
-
-
-def _site(stack: str | None) -> str:
-    for s in SiteName:
-        if stack and (stack == s.value or stack.endswith(s.value)):
-            return s.value
-    return stack or "?"
 
 
 def _long_running(r: Resource) -> bool:
@@ -87,9 +81,12 @@ def check_probes(r: Resource, ctx: Context) -> Iterator[Violation]:
 
 
 def _scaled(value: Any, replicas: int, *, up: bool) -> int | None:
-    """A PDB's int-or-percent as a pod count (percentages round up, as the controller does)."""
-    if isinstance(value, int):
-        return value
+    """A PDB's int-or-percent as a pod count (percentages round up, as the controller does).
+
+    The engine hands numbers as floats (Pulumi's wire format): ``1.0`` is one pod.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool) and value == int(value):
+        return int(value)
     if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit():
         n = int(value[:-1]) * replicas / 100
         return math.ceil(n) if up else math.floor(n)
@@ -108,7 +105,7 @@ def _allowed_down(pdb: Resource, replicas: int) -> int | None:
 
 def check_disruption_budgets(resources: list[Resource], ctx: Context) -> Iterator[Violation]:
     pid = "workload-disruption-budget"
-    site = _site(ctx.stack)
+    site = site_of_stack(ctx.stack) or ctx.stack or "?"
     pdbs = [r for r in resources if is_kind(r, "PodDisruptionBudget")]
     for r in resources:
         if r.kind not in ("Deployment", "StatefulSet") or not is_workload(r) or not is_tenant(r):

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from govcloud.model import Estate, External, Label, Zone
+from govcloud.model import Estate, External, Label, SiteName, Zone
 from policies.core import Resource
 
 # Label keys come from the model (the contract the components write to).
@@ -28,6 +28,14 @@ MLPS_LEVEL = Label.MLPS_LEVEL.value
 NAMESPACE = "Namespace"
 NETWORK_POLICY = "NetworkPolicy"
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
+
+
+def site_of_stack(stack: str | None) -> SiteName | None:
+    """The site a stack deploys to (stacks are named after their site, maybe prefixed)."""
+    for s in SiteName:
+        if stack and (stack == s.value or stack.endswith(s.value)):
+            return s
+    return None
 
 
 def is_kind(r: Resource, kind: str) -> bool:
@@ -223,10 +231,18 @@ def _sel_text(sel: Mapping[str, Any]) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
+def _port(value: Any) -> int | str | None:
+    """A port number as an int: the engine hands every number as a float (``514.0``)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def rule_ports(rule: Mapping[str, Any]) -> list[tuple[str, int | str | None]]:
     """``[(protocol, port)]``; an empty list means every port."""
     return [
-        (str(p.get("protocol") or "TCP").lower(), p.get("port")) for p in rule.get("ports") or []
+        (str(p.get("protocol") or "TCP").lower(), _port(p.get("port")))
+        for p in rule.get("ports") or []
     ]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from govcloud.model import MlpsLevel, PlacementRole, SiteName, System
+from govcloud.model import MlpsLevel, PlacementRole, System
 from govcloud.model import rules as model_rules
 from policies import clauses as C
 from policies.core import Context, Enforcement, Policy, Resource, Violation
@@ -23,6 +23,7 @@ from policies.k8s import (
     is_tenant,
     is_workload,
     pod_spec,
+    site_of_stack,
     workload_labels,
 )
 
@@ -194,7 +195,7 @@ def check_dr_stack(resources: list[Resource], ctx: Context) -> Iterator[Violatio
     pid = "dr-tier-consistent"
     if ctx.stack is None:
         return
-    site = _site_of_stack(ctx.stack)
+    site = site_of_stack(ctx.stack)
     if site is None:
         return
     systems = {(d.name, s.name): s for d, s in ctx.estate.systems() if s.live}
@@ -247,13 +248,6 @@ def check_dr_stack(resources: list[Resource], ctx: Context) -> Iterator[Violatio
                 f"system {key[0]}/{key[1]} (tier {system.dr_tier}) must run {role} on {site}; "
                 f"stack {ctx.stack} plans no workload for it",
             )
-
-
-def _site_of_stack(stack: str) -> SiteName | None:
-    for s in SiteName:
-        if stack == s.value or stack.endswith(s.value):
-            return s
-    return None
 
 
 # ---------------------------------------------------------------- mlps3-offsite-backup

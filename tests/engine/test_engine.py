@@ -162,6 +162,65 @@ def test_rbac_fences_the_departments(engine_sites, plans) -> None:
     assert not _can(ctx, auditor, "update", "deployments.apps", own)
 
 
+def _apply_as(ctx: str, group: str, manifest: dict) -> subprocess.CompletedProcess:
+    """``kubectl apply --dry-run=server`` as a member of ``group``: admission runs in full
+    (RBAC, validating admission policies, quota), nothing is stored either way."""
+    import json
+
+    return cluster.kubectl(ctx, "apply", "--dry-run=server", "-f", "-",
+                           "--as", f"someone-of-{group}", "--as-group", group,
+                           stdin=json.dumps(manifest), check=False)
+
+
+def test_admission_policies_refuse_a_department_admins_own_apply(engine_sites, plans) -> None:
+    ctx = engine_sites[SMALL]
+    manifests = plans[SMALL].manifests
+    # the guardrails the stack installed are live, in Deny mode
+    names = cluster.kubectl(ctx, "get", "validatingadmissionpolicybindings", "-o",
+                            "jsonpath={.items[*].spec.validationActions}").stdout
+    assert names.count("Deny") == 3, names
+    deploy = next(m for m in manifests if m["kind"] == "Deployment"
+                  and m["metadata"]["namespace"].endswith("-extranet"))
+    ns = deploy["metadata"]["namespace"]
+    group = next(b["subjects"][0]["name"] for b in manifests if b["kind"] == "RoleBinding"
+                 and b["metadata"]["namespace"] == ns
+                 and b["roleRef"]["name"] == "department-admin")
+
+    def variant(**container) -> dict:
+        m = copy.deepcopy(deploy)
+        m["metadata"]["name"] = "admin-applied"
+        m["spec"]["template"]["spec"]["containers"][0].update(container)
+        return m
+
+    # the department's own, compliant workload passes every admission step
+    ok = _apply_as(ctx, group, variant())
+    assert ok.returncode == 0, ok.stderr
+    cases = {
+        "docker.io/library/nginx:1.27":
+            "image docker.io/library/nginx:1.27 is not from the cloud registry "
+            "registry.govcloud.example.cn",
+        "registry.govcloud.example.cn/x/y:stable":
+            "image registry.govcloud.example.cn/x/y:stable is not pinned by digest",
+    }
+    for image, words in cases.items():
+        refused = _apply_as(ctx, group, variant(image=image))
+        assert refused.returncode != 0
+        assert "govcloud-images" in refused.stderr and words in refused.stderr, refused.stderr
+    no_probe = variant()
+    del no_probe["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]
+    refused = _apply_as(ctx, group, no_probe)
+    assert refused.returncode != 0
+    assert "needs a liveness and a readiness probe" in refused.stderr, refused.stderr
+    svc = next(m for m in manifests if m["kind"] == "Service"
+               and m["metadata"]["namespace"] == ns and "clusterIP" not in m["spec"])
+    exposed = copy.deepcopy(svc)
+    exposed["metadata"]["name"] = "admin-nodeport"
+    exposed["spec"]["type"] = "NodePort"
+    refused = _apply_as(ctx, group, exposed)
+    assert refused.returncode != 0
+    assert "allowed only in the internet zone" in refused.stderr, refused.stderr
+
+
 def _violations() -> None:
     """A privileged container and a NetworkPolicy opening internet -> extranet."""
     import pulumi

@@ -69,3 +69,29 @@ def test_stack_validator_takes_stack_from_urn_and_applies_waivers(estate: Estate
     late = {p.name: p for p in build_policies(_inputs(estate, dt.date(2028, 1, 1)))}
     late["crypto-sm"].validate(StackValidationArgs(res), lambda m, u=None: got.append(m))
     assert any("expired on" in m for m in got)
+
+
+def test_admission_guardrails_run_on_the_engines_proxied_props(estate: Estate) -> None:
+    """CrossGuard hands props as read-only proxies; the offline CEL evaluator needs JSON."""
+    from policy_fixtures import guardrails
+    from pulumi_policy.proxy import unknown_checking_proxy
+
+    pol = {p.name: p for p in build_policies(_inputs(estate))}["admission-guardrails"]
+    registry = estate.cloud.registry
+    pinned = {"image": f"{registry}/health/ehr/api@sha256:{'e' * 64}"}
+    probes = {"livenessProbe": {"tcpSocket": {"port": 8080}},
+              "readinessProbe": {"tcpSocket": {"port": 8080}}}
+
+    def validate(*resources) -> list[str]:
+        res = [SimpleNamespace(resource_type=r.type, props=unknown_checking_proxy(dict(r.props)),
+                               urn=r.urn, name=r.name) for r in resources]
+        got: list[str] = []
+        pol.validate(StackValidationArgs(res), lambda m, u=None: got.append(m))
+        return got
+
+    ns = namespace("health-extranet", "health", "extranet")
+    good = deployment("health-extranet", "api", container={**pinned, **probes})
+    assert validate(ns, *guardrails(registry), good) == []
+    bad = deployment("health-extranet", "api", container=pinned)
+    assert any("would refuse it: every long-running container needs a liveness" in m
+               for m in validate(ns, *guardrails(registry), bad))

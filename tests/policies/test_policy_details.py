@@ -219,3 +219,18 @@ def test_bastion_refusing_its_data_fails_the_policy(estate: Estate) -> None:
     h = host("dc1-bastion", "bastion", {"bastion": RoleError("bastion", why)}, zone="management")
     msgs = [v.message for v in run("admin-two-factor", estate, hosts=[h])]
     assert msgs == [f"dc1-bastion (bastion, region-a-dc1): roles/bastion refuses its data: {why}"]
+
+
+@pytest.mark.parametrize(("port", "caught"), [(22, True), (22.0, True), (514, False),
+                                              (514.0, False)])
+def test_engine_float_ports_are_judged_as_their_numbers(
+    estate: Estate, port: float, caught: bool
+) -> None:
+    """Under CrossGuard every number is a float: ssh (22.0) into the security-management
+    zone is not log collection (514) and must still be refused."""
+    nss = [namespace("data-bureau-management", "data-bureau", "management"),
+           namespace("cyberspace-security-management", "cyberspace", "security-management")]
+    rule = allow("cyberspace-security-management", "ssh", "ingress",
+                 [ns_peer(zone="management")], [("tcp", 1)])
+    rule.props["spec"]["ingress"][0]["ports"][0]["port"] = port
+    assert bool(run("management-via-bastion", estate, [*nss, rule])) is caught

@@ -27,6 +27,9 @@ def _messages(pid: str, estate: Estate, *resources: Any) -> list[str]:
         ({"maxUnavailable": "100%"}, "lets 2 of 2 replicas go at once"),
         ({"minAvailable": "50%"}, None),
         ({"maxUnavailable": 1}, None),
+        # the engine's wire format: every number is a float
+        ({"maxUnavailable": 1.0}, None),
+        ({"maxUnavailable": 0.0}, "allows no eviction"),
     ],
 )
 def test_a_budget_must_let_one_go_and_keep_the_rest(
