@@ -37,7 +37,8 @@ from govcloud.model import Department, MlpsLevel, Resources, SiteName, Zone
 from govcloud.tenancy import BackupJob, PlacedComponent, PodSize
 
 # What a department administrator may change in its own namespaces. Quotas, limit
-# ranges, network policies and RBAC are the platform's: read-only for the tenant.
+# ranges, network policies, RBAC and the disruption budgets are the platform's:
+# read-only for the tenant (a deleted budget would let a drain take every replica).
 _WORKLOAD_RESOURCES = [
     ("", ["pods", "services", "endpoints", "configmaps", "secrets", "persistentvolumeclaims",
           "serviceaccounts"]),
@@ -45,12 +46,12 @@ _WORKLOAD_RESOURCES = [
               "statefulsets/scale"]),
     ("batch", ["jobs", "cronjobs"]),
     ("autoscaling", ["horizontalpodautoscalers"]),
-    ("policy", ["poddisruptionbudgets"]),
 ]
 _PLATFORM_RESOURCES = [
     ("", ["resourcequotas", "limitranges", "events", "pods/log"]),
     ("networking.k8s.io", ["networkpolicies"]),
     ("rbac.authorization.k8s.io", ["roles", "rolebindings"]),
+    ("policy", ["poddisruptionbudgets"]),
 ]
 _READ = ["get", "list", "watch"]
 _WRITE = ["get", "list", "watch", "create", "update", "patch", "delete"]

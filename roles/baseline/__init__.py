@@ -6,6 +6,13 @@ Concerns, each behind its own flag (secure default = on):
   lockout (pam_faillock) — 身份鉴别;
 - remote access: SSH keys only, no root password login, idle timeout (sshd
   ClientAlive* and a shell ``TMOUT``) — 身份鉴别 / 访问控制;
+- sshd to dev-sec ssh-hardening's level, each a flag: explicit key-exchange, cipher,
+  MAC and host-key lists from ``estate/crypto.yaml`` (the ssh channel that reaches the
+  host's zone; 密评: where SM algorithms are wanted the crypto-sm waiver says OpenSSH has
+  none), limits (``MaxAuthTries``, ``MaxSessions``), ``LogLevel VERBOSE`` (key
+  fingerprints in the log audit), no agent/TCP/X11/tunnel forwarding except on hosts
+  whose ``bastion`` role decides forwarding itself, no compression, no user
+  environment, and Diffie-Hellman moduli below 3072 bits removed — 入侵防范 / 数据保密性;
 - audit: auditd rules for privileged commands and identity files — 安全审计;
 - time: chrony synchronised to the site's time source (the lab's ``dns`` host), so
   audit records from every host line up — 安全审计 (time stamps);
@@ -23,11 +30,22 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pyinfra.api import deploy
 
-from govcloud.model import Estate
+from govcloud.model import Estate, Zone
+from roles._render import render as _render
 
 PACKAGES = ("libpam-pwquality", "auditd", "chrony", "rsyslog", "openssh-server")
 SERVICES = ("ssh", "chrony", "rsyslog")
 TEMPLATES = Path(__file__).parent / "templates"
+SSHD_DROPIN = "/etc/ssh/sshd_config.d/10-baseline.conf"
+MODULI = "/etc/ssh/moduli"
+# crypto.yaml names key exchanges as the RFC does; OpenSSH also answers to the
+# pre-standard libssh name of the same algorithm, which older clients (paramiko, which
+# the lab's pyinfra deploys with) know only by that name.
+KEX_ALIASES = {"curve25519-sha256": "curve25519-sha256@libssh.org"}
+# how crypto.yaml's ssh suites sort into sshd's lists
+_SSH_KEX = ("curve25519", "sntrup", "mlkem", "ecdh-sha2", "diffie-hellman")
+_SSH_MAC = ("hmac-", "umac-")
+_SSH_HOSTKEY = ("ssh-", "ecdsa-sha2", "rsa-sha2")
 
 
 class Data(BaseModel):
@@ -49,6 +67,24 @@ class Data(BaseModel):
     ssh_hardening: bool = True
     ssh_idle_timeout: bool = True
     idle_timeout_seconds: int = Field(default=600, ge=60)
+    # sshd crypto (defaults: the sample profile's ops-ssh channel)
+    ssh_crypto: bool = True
+    ssh_kex: list[str] = Field(default=["curve25519-sha256", "curve25519-sha256@libssh.org"],
+                               min_length=1)
+    ssh_ciphers: list[str] = Field(default=["aes256-gcm@openssh.com",
+                                            "chacha20-poly1305@openssh.com"], min_length=1)
+    ssh_macs: list[str] = Field(default=["hmac-sha2-512-etm@openssh.com"], min_length=1)
+    ssh_host_key_algorithms: list[str] = Field(default=["ssh-ed25519"], min_length=1)
+    # sshd limits and logging
+    ssh_limits: bool = True
+    ssh_max_auth_tries: int = Field(default=4, ge=1, le=6)
+    ssh_max_sessions: int = Field(default=10, ge=1, le=64)
+    ssh_verbose_log: bool = True
+    # no agent/TCP/X11/tunnel forwarding (off where the bastion role decides it)
+    ssh_no_forwarding: bool = True
+    # Diffie-Hellman group-exchange moduli of at least this many bits only
+    ssh_strong_moduli: bool = True
+    ssh_moduli_min_bits: int = Field(default=3072, ge=2048)
     # audit
     audit_rules: bool = True
     # time
@@ -76,6 +112,9 @@ def data_for(estate: Estate, host: Any) -> Data:
     serves_time = host.has_role("dns")
     return Data(
         hostname=host.name,
+        **ssh_algorithms(estate, host.zone),
+        # the bastion role writes its own forwarding policy (jump host, protected target)
+        ssh_no_forwarding=not host.has_role("bastion"),
         time_servers=[] if serves_time else peers("dns"),
         time_serve_to=(
             sorted(c for z in estate.zones for c in z.cidrs.values()) if serves_time else []
@@ -84,6 +123,42 @@ def data_for(estate: Estate, host: Any) -> Data:
         nameservers=[h.address for h in topo.with_role("dns", host.site)],
         search_domain=topo.domain,
     )
+
+
+def ssh_algorithms(estate: Estate, zone: Zone | None) -> dict[str, list[str]]:
+    """sshd's algorithm lists from the crypto profile's ssh channel(s) reaching ``zone``.
+
+    A channel reaches a zone when its flow ends there (ops-ssh: egov-wan -> management;
+    bastion-to-hosts-ssh: management -> extranet); a host in a zone no ssh channel names
+    (or a router, in every zone) accepts what any ssh channel of the profile uses.
+    """
+    flows = {f.id: f for f in estate.flows}
+    channels = [c for c in estate.crypto if str(c.kind) == "ssh"]
+    mine = [c for c in channels if c.flow in flows and flows[c.flow].destination == zone]
+    suites = [s for c in (mine or channels) for s in c.suites]
+    auth = [a for c in (mine or channels) for a in c.configured.get("authentication", [])]
+
+    def pick(prefixes: tuple[str, ...], items: list[str]) -> list[str]:
+        return list(dict.fromkeys(i for i in items if i.startswith(prefixes)))
+
+    named_kex = pick(_SSH_KEX, suites)
+    kex = [k for x in named_kex for k in (x, KEX_ALIASES.get(x)) if k]
+    macs = pick(_SSH_MAC, suites)
+    # what is neither a key exchange, a MAC nor a host-key algorithm is a cipher
+    ciphers = [x for x in dict.fromkeys(suites)
+               if x not in named_kex and x not in macs and not x.startswith(_SSH_HOSTKEY)]
+    out: dict[str, list[str]] = {}
+    for key, values in (("ssh_kex", list(dict.fromkeys(kex))), ("ssh_ciphers", ciphers),
+                        ("ssh_macs", macs),
+                        ("ssh_host_key_algorithms", pick(_SSH_HOSTKEY, auth))):
+        if values:
+            out[key] = values
+    return out
+
+
+def render(name: str, data: Data) -> str:
+    """A rendered template of this role (unit tests use the same function)."""
+    return _render(__file__, name, d=data)
 
 
 def _load(data: Data | None) -> Data:
@@ -128,13 +203,31 @@ def apply(data: Data | None = None) -> None:
                      _if=lambda: prof.did_change() or notify.did_change())
 
     if d.ssh_hardening:
-        sshd = files.template(name="sshd: keys only, no root password, idle timeout",
-                              src=str(TEMPLATES / "sshd-baseline.conf.j2"),
-                              dest="/etc/ssh/sshd_config.d/10-baseline.conf", mode="644", d=d)
+        from io import StringIO
+
+        sshd = files.put(name="sshd: keys only, crypto, limits, forwarding, idle timeout",
+                         src=StringIO(render("sshd-baseline.conf.j2", d)), dest=SSHD_DROPIN,
+                         mode="644")
+        weak = None
+        if d.ssh_strong_moduli:
+            # one concern, one step: keep only group-exchange moduli of the required size
+            # (the count is a fact read before the run, so a clean file changes nothing)
+            bits = d.ssh_moduli_min_bits - 1  # moduli(5) records size - 1
+            count = host.get_fact(Command, command=(
+                f"awk '!/^#/ && NF >= 7 && $5 < {bits}' {MODULI} 2>/dev/null | wc -l"))
+            weak = server.shell(
+                name=f"sshd: remove DH moduli under {d.ssh_moduli_min_bits} bits",
+                commands=[f"awk '/^#/ || $5 >= {bits}' {MODULI} > {MODULI}.govcloud && "
+                          f"mv {MODULI}.govcloud {MODULI}"],
+                _if=lambda: count.strip() not in ("", "0"))
+
+        def changed() -> bool:
+            return sshd.did_change() or (weak is not None and weak.did_change())
+
         server.shell(name="sshd -t (validate before reload)", commands=["sshd -t"],
-                     _if=sshd.did_change)
+                     _if=changed)
         systemd.service(name="reload sshd", service="ssh", running=True, reloaded=True,
-                        _if=sshd.did_change)
+                        _if=changed)
     if d.ssh_idle_timeout:
         files.template(name="shell idle timeout (TMOUT)", src=str(TEMPLATES / "tmout.sh.j2"),
                        dest="/etc/profile.d/zz-govcloud-tmout.sh", mode="644", d=d)

@@ -76,7 +76,9 @@ def test_roles_bind_the_department_groups(estate: Estate) -> None:
                 for res in rule["resources"]}
     assert "deployments" in writable
     assert not writable & {"resourcequotas", "limitranges", "networkpolicies", "roles",
-                           "rolebindings"}
+                           "rolebindings", "poddisruptionbudgets"}
+    readable = {res for rule in admin_rules for res in rule["resources"]}
+    assert "poddisruptionbudgets" in readable
 
 
 @pytest.mark.parametrize("site", list(SiteName))

@@ -151,7 +151,7 @@ def test_rbac_fences_the_departments(engine_sites, plans) -> None:
     assert not _can(ctx, group, "get", "pods", other)
     for resource in ("resourcequotas", "networkpolicies.networking.k8s.io",
                      "roles.rbac.authorization.k8s.io", "rolebindings.rbac.authorization.k8s.io",
-                     "limitranges"):
+                     "limitranges", "poddisruptionbudgets.policy"):
         assert not _can(ctx, group, "update", resource, own), resource
         assert not _can(ctx, group, "delete", resource, own), resource
     auditor = auditors[own]

@@ -12,6 +12,17 @@ pytestmark = pytest.mark.lab
 SAMPLE = ["dc1-fw", "dc1-pg", "dc2-log", "dr-witness"]
 
 
+def _baseline_data(name: str):  # type: ignore[no-untyped-def]
+    """What roles/baseline deploys on ``name``, from the model (the test's expectation)."""
+    from govcloud.lab import build_topology
+    from govcloud.lab.profile import load_profile
+    from govcloud.model import load_estate
+    from roles import baseline
+
+    estate = load_estate()
+    return baseline.data_for(estate, build_topology(estate, load_profile(estate)).host(name))
+
+
 @pytest.mark.parametrize("name", SAMPLE)
 def test_identity_controls(lab_host, name):
     h = lab_host(name)
@@ -34,6 +45,24 @@ def test_sshd_effective_config(lab_host, name):
     assert cfg["kbdinteractiveauthentication"] == "no"
     assert cfg["permitrootlogin"] == "without-password"
     assert cfg["clientaliveinterval"] == "300"
+    # dev-sec ssh-hardening level, the algorithm lists from estate/crypto.yaml
+    want = _baseline_data(name)
+    assert cfg["kexalgorithms"] == ",".join(want.ssh_kex)
+    assert cfg["ciphers"] == ",".join(want.ssh_ciphers)
+    assert cfg["macs"] == ",".join(want.ssh_macs)
+    assert cfg["hostkeyalgorithms"] == ",".join(want.ssh_host_key_algorithms)
+    for key, value in (("maxauthtries", "4"), ("maxsessions", "10"), ("loglevel", "VERBOSE"),
+                       ("compression", "no"), ("permituserenvironment", "no"),
+                       ("tcpkeepalive", "no"), ("clientalivecountmax", "2"),
+                       ("x11forwarding", "no")):
+        assert cfg[key] == value, key
+    if want.ssh_no_forwarding:  # hosts with the bastion role decide forwarding themselves
+        for key in ("allowtcpforwarding", "allowagentforwarding", "allowstreamlocalforwarding",
+                    "permittunnel"):
+            assert cfg[key] == "no", key
+    # no Diffie-Hellman group-exchange modulus under 3072 bits is left (moduli(5): size - 1)
+    weak = h.check_output("awk '!/^#/ && NF >= 7 && $5 < 3071' /etc/ssh/moduli | wc -l")
+    assert weak.strip() == "0"
     assert h.service("ssh").is_running
     assert "TMOUT=600" in h.file("/etc/profile.d/zz-govcloud-tmout.sh").content_string
 
