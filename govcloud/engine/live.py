@@ -24,7 +24,16 @@ KINDS = {
     "ResourceQuota": "resourcequotas", "Role": "roles.rbac.authorization.k8s.io",
     "RoleBinding": "rolebindings.rbac.authorization.k8s.io",
     "PersistentVolumeClaim": "persistentvolumeclaims",
+    "PodDisruptionBudget": "poddisruptionbudgets.policy",
 }
+# cluster-scoped kinds the stacks make (the admission guardrails); live objects of these
+# kinds count when they carry the stacks' managed-by label
+CLUSTER_KINDS = {
+    "ValidatingAdmissionPolicy": "validatingadmissionpolicies.admissionregistration.k8s.io",
+    "ValidatingAdmissionPolicyBinding":
+        "validatingadmissionpolicybindings.admissionregistration.k8s.io",
+}
+MANAGED_BY = ("app.kubernetes.io/managed-by", "govcloud")
 _SUFFIX = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
            "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "k": 10**3,
            "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
@@ -82,7 +91,8 @@ def live_objects(context: str, manifests: list[dict[str, Any]]) -> dict[tuple, d
     are left out.
     """
     namespaces = {m["metadata"]["name"] for m in manifests if m["kind"] == "Namespace"}
-    kinds = sorted({m["kind"] for m in manifests} - {"Namespace"})
+    kinds = sorted({m["kind"] for m in manifests} - {"Namespace"} - set(CLUSTER_KINDS))
+    cluster_kinds = sorted({m["kind"] for m in manifests} & set(CLUSTER_KINDS))
     out: dict[tuple, dict[str, Any]] = {}
     for ns in kube_json(context, "get", "namespaces")["items"]:
         if ns["metadata"]["name"] in namespaces:
@@ -96,6 +106,12 @@ def live_objects(context: str, manifests: list[dict[str, Any]]) -> dict[tuple, d
             owners = obj["metadata"].get("labels", {})
             if obj["kind"] == "PersistentVolumeClaim" and _made_by_statefulset(obj, owners):
                 continue
+            out[_key(obj)] = obj
+    if cluster_kinds:
+        key, value = MANAGED_BY
+        items = kube_json(context, "get", ",".join(CLUSTER_KINDS[k] for k in cluster_kinds),
+                          "-l", f"{key}={value}")["items"]
+        for obj in items:
             out[_key(obj)] = obj
     return out
 

@@ -405,6 +405,7 @@ def test_destroy_leaves_no_govcloud_object(engine_sites, plans) -> None:
                 break
             time.sleep(2)  # namespaces finalise (their contents are removed) asynchronously
         assert not left, left
-        kinds = ",".join(sorted(set(live.KINDS.values()) | {"pods", "namespaces"}))
+        kinds = ",".join(sorted(set(live.KINDS.values()) | set(live.CLUSTER_KINDS.values())
+                                | {"pods", "namespaces"}))
         objs = cluster.kube_json(ctx, "get", kinds, "-A", "-l", MANAGED)["items"]
         assert not objs, [o["metadata"]["name"] for o in objs][:5]

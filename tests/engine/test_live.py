@@ -35,3 +35,28 @@ def test_differences_report_the_path_of_what_differs() -> None:
     assert any(d.startswith(".spec.replicas") for d in got), got
     assert any("image" in d for d in got), got
     assert live.differences({"a": {"b": 1}}, {"a": {}}) == [".a.b: missing"]
+
+
+def test_every_kind_the_stacks_make_is_read_back(stack_plans, monkeypatch) -> None:
+    """Each planned kind is fetched: namespaced ones in the plan's namespaces, the
+    cluster-scoped guardrails by the stacks' managed-by label (a kind missing here was a
+    KeyError under the engine)."""
+    asked: list[tuple[str, ...]] = []
+
+    def fake(context: str, *args: str) -> dict:
+        asked.append(args)
+        if args[1] == "namespaces":
+            return {"items": []}
+        if "-l" in args:
+            return {"items": [{"kind": "ValidatingAdmissionPolicy",
+                               "metadata": {"name": "govcloud-images"}}]}
+        return {"items": []}
+
+    monkeypatch.setattr(live, "kube_json", fake)
+    manifests = stack_plans["region-a-dc1"].manifests
+    got = live.live_objects("ctx", manifests)
+    planned = {m["kind"] for m in manifests} - {"Namespace"}
+    fetched = {r for a in asked for r in a[1].split(",")}
+    assert {live.KINDS.get(k) or live.CLUSTER_KINDS[k] for k in planned} <= fetched
+    assert ("ValidatingAdmissionPolicy", "", "govcloud-images") in got
+    assert list(asked[-1][-2:]) == ["-l", "app.kubernetes.io/managed-by=govcloud"]
