@@ -130,7 +130,9 @@ def probe_manifest(probe: Probe) -> dict[str, Any]:
         handler = {"exec": {"command": list(probe.command or ())}}
     return {
         **handler,
-        "initialDelaySeconds": probe.initial_delay,
+        # the API server leaves a zero delay out of what it stores: so does the manifest,
+        # or every re-read would look like drift
+        **({"initialDelaySeconds": probe.initial_delay} if probe.initial_delay else {}),
         "periodSeconds": probe.period,
         "timeoutSeconds": probe.timeout,
         "failureThreshold": probe.failure_threshold,

@@ -176,6 +176,9 @@ def test_probes_come_from_the_model(stack_plans: dict, estate: Estate, stack: st
             got = container[f"{use.value}Probe"]
             assert got["periodSeconds"] == probe.period
             assert got["failureThreshold"] == probe.failure_threshold
+            # a zero delay is left out, as the API server stores it
+            assert got.get("initialDelaySeconds", 0) == probe.initial_delay
+            assert got.get("initialDelaySeconds") != 0
             if probe.type == "http":
                 assert got["httpGet"] == {"path": probe.path, "port": c.port,
                                           "scheme": probe.scheme.upper()}
