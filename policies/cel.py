@@ -67,9 +67,7 @@ def _plain(value: Any) -> Any:
     """Plain JSON data from mappings and sequences of any kind (CrossGuard hands proxies)."""
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)) or (
-        isinstance(value, Sequence) and not isinstance(value, (str, bytes))
-    ):
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
         return [_plain(v) for v in value]
     return value
 
