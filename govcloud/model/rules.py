@@ -808,3 +808,39 @@ def probe_startup(estate: Estate) -> Iterator[Problem]:
             f"component may take {need} s to start (start_seconds): liveness would kill it "
             "before it is up; lengthen the startup probe or lower start_seconds",
         )
+
+
+@rule("mirror-internal")
+def mirror_internal(estate: Estate) -> Iterator[Problem]:
+    """Patches and signatures come from inside the cloud: hosts have no internet route,
+    so a mirror URL outside the cloud's domain is one no host can ever reach."""
+    domain = estate.cloud.domain
+    for name, url in estate.cloud.mirrors.model_dump().items():
+        host = url.split("://", 1)[1].split("/", 1)[0].split(":", 1)[0]
+        if host != domain and not host.endswith(f".{domain}"):
+            yield Problem(
+                CLOUD_FILE, field_path("mirrors", name), "mirror-internal",
+                f"mirror {name}: {url} is outside the cloud's domain {domain} (hosts have "
+                f"no internet route); serve it from a mirror host under {domain}",
+            )
+
+
+# agetty escapes that print system details (\s system, \r release, \v version,
+# \m machine, \n node name, \o/\O domain) and words that name the platform
+_BANNER_ESCAPES = ("\\s", "\\r", "\\v", "\\m", "\\n", "\\o", "\\O")
+_BANNER_WORDS = ("debian", "linux", "ubuntu", "kernel", "openssh", "bookworm")
+
+
+@rule("banner-system-info")
+def banner_system_info(estate: Estate) -> Iterator[Problem]:
+    """A login banner states terms of use; telling a visitor the OS and version before
+    authentication only helps an attacker choose an exploit."""
+    for lang, text in estate.cloud.login_banner.model_dump().items():
+        found = [e for e in _BANNER_ESCAPES if e in text]
+        found += [w for w in _BANNER_WORDS if w in text.lower()]
+        if found:
+            yield Problem(
+                CLOUD_FILE, field_path("login_banner", lang), "banner-system-info",
+                f"login banner ({lang}) reveals system details ({', '.join(found)}); "
+                "state the terms of use only",
+            )

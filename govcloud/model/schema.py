@@ -58,6 +58,28 @@ class Strict(BaseModel):
 # --------------------------------------------------------------------------- cloud
 
 
+URL_PATTERN = r"^https?://[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?$"
+
+
+class Mirrors(Strict):
+    """The cloud's internal mirrors. Hosts have no route to the internet, so security
+    updates and malware signatures reach them only from here; the ``mirror-internal``
+    rule keeps every URL inside the cloud's own domain (the registry's parent domain)."""
+
+    debian: str = Field(pattern=URL_PATTERN, description="Debian release archive")
+    debian_security: str = Field(pattern=URL_PATTERN, description="Debian security archive")
+    clamav: str = Field(pattern=URL_PATTERN, description="ClamAV signature mirror")
+
+
+class LoginBanner(Strict):
+    """The legal warning shown before login (``/etc/issue``, ``/etc/issue.net``, sshd
+    ``Banner``). Terms only: the ``banner-system-info`` rule refuses text that tells an
+    attacker what the host runs."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
 class Cloud(Strict):
     """The cloud as a graded system: it may not host systems above its own MLPS level."""
 
@@ -70,6 +92,14 @@ class Cloud(Strict):
         pattern=r"^[a-z0-9][a-z0-9.-]*[a-z0-9](:[0-9]+)?(/[a-z0-9._-]+)*$",
         description="container registry the departments' workload images are pulled from",
     )
+    mirrors: Mirrors
+    login_banner: LoginBanner
+
+    @property
+    def domain(self) -> str:
+        """The cloud's own DNS domain: the parent of the registry's host name."""
+        host = self.registry.split("/", 1)[0].split(":", 1)[0]
+        return host.split(".", 1)[1] if "." in host else host
 
     @field_validator("mlps_level", mode="before")
     @classmethod

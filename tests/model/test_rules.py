@@ -384,6 +384,18 @@ CASES = {
         "image repository docker.io/library/nginx is outside the cloud registry "
         "registry.govcloud.example.cn",
     ),
+    # ---- host baseline sources and banner (cloud.yaml)
+    "mirror-outside-cloud": _bad(
+        set_("cloud.yaml", ("mirrors", "debian_security"), "http://security.debian.org/debian-security"),
+        "mirror-internal", "cloud.yaml", ("mirrors", "debian_security"),
+        "mirror debian_security: http://security.debian.org/debian-security is outside the "
+        "cloud's domain govcloud.example.cn",
+    ),
+    "banner-names-the-os": _bad(
+        set_("cloud.yaml", ("login_banner", "en"), "Debian GNU/Linux \\r authorised use only"),
+        "banner-system-info", "cloud.yaml", ("login_banner", "en"),
+        "login banner (en) reveals system details (\\r, debian, linux)",
+    ),
     # ---- probes
     "probe-kind-without-default": _bad(
         delete("workloads.yaml", ("probes", "cache")),
