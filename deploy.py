@@ -12,6 +12,9 @@ one role, line 120 of another) share order keys, and hosts running different rol
 produced contradictory orders ("Cycle detected in operation ordering DAG"). Each role
 is therefore applied from a call site of its own, in ``ORDER`` — one global order that
 agrees with every host's order in ``estate/lab.yaml`` (tests/lab/test_deploy_order.py).
+
+The baseline's integrity seal is the last line: it rebuilds the file-integrity baseline
+when this run changed the host, whichever roles the run was restricted to.
 """
 
 import os
@@ -53,3 +56,8 @@ _apply("patroni")
 _apply("db_audit")
 _apply("pgbackrest")
 _apply("app")
+
+if "baseline" in _mine:
+    _seal = role_module("baseline")
+    if _seal is not None:
+        _seal.seal()

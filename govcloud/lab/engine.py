@@ -42,10 +42,15 @@ STATE_ROOT = Path(os.environ.get("GOVCLOUD_LAB_STATE", "/var/lib/govcloud-lab"))
 NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,11}$")
 
 
-def namespace_sysctls(roles: Iterable[str]) -> dict[str, str]:
+def namespace_sysctls(roles: Iterable[str], router: bool = False) -> dict[str, str]:
     """Per-netns sysctls the hosts' roles ask for: a container cannot write its own, so
     the lab sets them from outside, from the role's own function (one source)."""
     out: dict[str, str] = {}
+    roles = list(roles)
+    if "baseline" in roles:
+        from roles.baseline import hardening
+
+        out.update(hardening.network_settings(router))
     if "patroni" in roles:
         from roles import patroni
 
@@ -262,6 +267,9 @@ class Lab:
         for host in topo.hosts:
             hns = self.host_ns(host.name)
             self._addns(hns, state)
+            # before any interface exists: "default" values reach every leg created below
+            for key, value in namespace_sysctls(host.roles, host.forwarding).items():
+                _sh(["ip", "netns", "exec", hns, "sysctl", "-qw", f"{key}={value}"])
             sns = self.site_ns(host.site_short)
             for leg in host.legs:
                 abbr = ZONE_ABBR[leg.zone]
@@ -272,8 +280,6 @@ class Lab:
                 self._ip(hns, "link", "set", leg.ifname, "up")
             fwd = "1" if host.forwarding else "0"
             _sh(["ip", "netns", "exec", hns, "sysctl", "-qw", f"net.ipv4.ip_forward={fwd}"])
-            for key, value in namespace_sysctls(host.roles).items():
-                _sh(["ip", "netns", "exec", hns, "sysctl", "-qw", f"{key}={value}"])
             if host.gateway:
                 self._ip(hns, "route", "add", "default", "via", host.gateway)
         for link in topo.links:
@@ -337,12 +343,15 @@ class Lab:
         for host in self.topology.hosts:
             merged = self.state_dir / "hosts" / host.name / "merged"
             log = open(logs / f"{host.name}.log", "w")  # noqa: SIM115 - handed to the child
+            # CAP_NET_ADMIN acts on the host's own network namespace only; CAP_SYS_PACCT
+            # lets the baseline's process accounting (acct) run, and accounting is kept
+            # per PID namespace, so a host accounts for its own processes only
             cmd = [
                 "systemd-nspawn", "-q", "-b", "-D", str(merged),
                 f"--machine={self.machine(host.name)}", f"--hostname={host.name}",
                 "--register=no", "--keep-unit",
                 f"--network-namespace-path=/run/netns/{self.host_ns(host.name)}",
-                "--capability=CAP_NET_ADMIN", "--console=passive",
+                "--capability=CAP_NET_ADMIN,CAP_SYS_PACCT", "--console=passive",
                 "--resolv-conf=off", "--timezone=off", "--link-journal=no",
             ]
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,

@@ -66,11 +66,20 @@ def role_packages() -> list[str]:
     return sorted(pkgs - set(BASE_PACKAGES))
 
 
-def image_key(extra: list[str] | None = None) -> str:
-    """Hash of everything that goes into the image: suite, mirror, both package lists."""
+def cloud_mirror() -> str:
+    """The Debian mirror hosts are configured for (``cloud.yaml`` ``mirrors.debian``)."""
+    from govcloud.model import load_estate
+
+    return load_estate().cloud.mirrors.debian
+
+
+def image_key(extra: list[str] | None = None, cloud: str | None = None) -> str:
+    """Hash of everything that goes into the image: suite, mirrors, both package lists."""
     extra = role_packages() if extra is None else extra
+    cloud = cloud_mirror() if cloud is None else cloud
     blob = json.dumps(
-        {"v": 2, "suite": SUITE, "mirror": MIRROR, "base": sorted(BASE_PACKAGES), "extra": extra},
+        {"v": 3, "suite": SUITE, "mirror": MIRROR, "cloud_mirror": cloud,
+         "base": sorted(BASE_PACKAGES), "extra": extra},
         sort_keys=True,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -91,7 +100,27 @@ def _run(cmd: list[str], **kw: object) -> None:
     subprocess.run(cmd, check=True, **kw)  # type: ignore[call-overload]
 
 
-def _debootstrap(target: Path, extra: list[str], say: Callable[[str], None]) -> None:
+def _uri_file(uri: str) -> str:
+    """apt's file name prefix for an archive URI (``URItoFileName``: scheme dropped,
+    ``/`` as ``_``, ``:`` escaped)."""
+    rest = uri.split("://", 1)[-1].rstrip("/")
+    return rest.replace(":", "%3a").replace("/", "_")
+
+
+def _file_index_under(target: Path, cloud: str) -> None:
+    """Point the image's APT at the cloud's internal mirror, as a host installed from it
+    would be. The lab serves no mirror: the index fetched from the build mirror is filed
+    under the cloud mirror's name, so ``apt-get install`` from the pre-downloaded
+    packages keeps working once the baseline role writes the mirror's sources."""
+    lists = target / "var/lib/apt/lists"
+    old, new = _uri_file(MIRROR), _uri_file(cloud)
+    for f in lists.glob(f"{old}_*"):
+        f.rename(lists / (new + f.name[len(old):]))
+    (target / "etc/apt/sources.list").write_text(f"deb {cloud} {SUITE} main\n")
+
+
+def _debootstrap(target: Path, extra: list[str], say: Callable[[str], None],
+                 cloud: str) -> None:
     say(f"debootstrap {SUITE} minbase + {len(BASE_PACKAGES)} base packages")
     _run(
         ["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
@@ -121,6 +150,7 @@ def _debootstrap(target: Path, extra: list[str], say: Callable[[str], None]) -> 
         _run(["umount", str(target / "proc")])
         _run(["umount", str(resolv)])
     resolv.write_text("# written per host by govcloud lab\n")
+    _file_index_under(target, cloud)
     # per-host identities are made at boot by the lab, never shared through the image
     for key in (etc / "ssh").glob("ssh_host_*"):
         key.unlink()
@@ -144,7 +174,8 @@ def _debootstrap(target: Path, extra: list[str], say: Callable[[str], None]) -> 
 def ensure_image(say: Callable[[str], None] = print) -> Path:
     """Return the extracted base rootfs for the current package lists, building if needed."""
     extra = role_packages()
-    key = image_key(extra)
+    cloud = cloud_mirror()
+    key = image_key(extra, cloud)
     CACHE.mkdir(parents=True, exist_ok=True)
     tarball = CACHE / f"base-{key}.tar.zst"
     rootfs = CACHE / f"base-{key}"
@@ -157,7 +188,7 @@ def ensure_image(say: Callable[[str], None] = print) -> Path:
             shutil.rmtree(build, ignore_errors=True)
             build.mkdir()
             try:
-                _debootstrap(build, extra, say)
+                _debootstrap(build, extra, say, cloud)
                 say(f"packing {tarball.name}")
                 tmp = tarball.with_suffix(".tmp")
                 _run(["tar", "--zstd", "-C", str(build), "--numeric-owner", "-cpf", str(tmp),

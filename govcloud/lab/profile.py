@@ -95,6 +95,12 @@ class LabProfile(_Strict):
     sites: dict[SiteName, str] = Field(description="site -> short name used in host names")
     hosts: list[HostSpec] = Field(min_length=1)
     services: list[ServiceSpec] = []
+    mirror: bool = Field(
+        default=False,
+        description="whether the lab serves cloud.yaml's internal mirrors (it does not: hosts "
+        "install from the image's pre-downloaded packages, so automatic security upgrades and "
+        "signature downloads are configured but switched off, and reported as such)",
+    )
 
     @field_validator("transit")
     @classmethod

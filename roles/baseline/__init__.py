@@ -16,7 +16,13 @@ Concerns, each behind its own flag (secure default = on):
 - audit: auditd rules for privileged commands and identity files — 安全审计;
 - time: chrony synchronised to the site's time source (the lab's ``dns`` host), so
   audit records from every host line up — 安全审计 (time stamps);
-- log forwarding: rsyslog over TCP/514 to the site's log-audit host (集中审计).
+- log forwarding: rsyslog over TCP/514 to the site's log-audit host (集中审计);
+- the hardening concerns of :mod:`roles.baseline.hardening`, each a flag: legal banner,
+  file integrity (AIDE, debsums; the baseline sealed by :func:`seal`, the last step of
+  every deploy), anti-malware (ClamAV), kernel (module blacklist, core dumps, sysctls),
+  accounts (umask, hashing rounds, pam_tmpdir, acct, sysstat) and patch sources (APT on
+  the internal mirror, unattended security upgrades) — 入侵防范 / 恶意代码防范 /
+  数据完整性 / 剩余信息保护.
 
 Peers (time source, log host, name servers) come from the topology the host belongs to,
 which is derived from the estate model; nothing here names an address.
@@ -32,8 +38,12 @@ from pyinfra.api import deploy
 
 from govcloud.model import Estate, Zone
 from roles._render import render as _render
+from roles.baseline import hardening
+from roles.baseline.hardening import CONCERN_PACKAGES
 
-PACKAGES = ("libpam-pwquality", "auditd", "chrony", "rsyslog", "openssh-server")
+BASE_PACKAGES = ("libpam-pwquality", "auditd", "chrony", "rsyslog", "openssh-server")
+# what the lab image pre-downloads: the base set and every concern's (hardening.py)
+PACKAGES = (*BASE_PACKAGES, *(p for ps in CONCERN_PACKAGES.values() for p in ps))
 SERVICES = ("ssh", "chrony", "rsyslog")
 TEMPLATES = Path(__file__).parent / "templates"
 SSHD_DROPIN = "/etc/ssh/sshd_config.d/10-baseline.conf"
@@ -85,8 +95,70 @@ class Data(BaseModel):
     # Diffie-Hellman group-exchange moduli of at least this many bits only
     ssh_strong_moduli: bool = True
     ssh_moduli_min_bits: int = Field(default=3072, ge=2048)
+    # legal warning before login (/etc/issue, /etc/issue.net, sshd Banner); cloud.yaml text
+    login_banner: bool = True
+    banner_zh: str = ""
+    banner_en: str = ""
     # audit
     audit_rules: bool = True
+    # file integrity (数据完整性 / 入侵防范): AIDE over the watched trees, a daily check
+    # whose report goes to the log audit; debsums verifies packaged files against dpkg
+    file_integrity: bool = True
+    integrity_watch: dict[str, list[str]] = Field(
+        default={
+            # binaries and what starts them
+            "binaries": ["/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin",
+                         "/usr/lib/systemd/system"],
+            # configuration, the roles' files included (every role writes under /etc)
+            "configuration": ["/etc"],
+        },
+        description="what AIDE watches: group -> trees (content hash, owner, mode, times)")
+    integrity_ignore: list[str] = Field(
+        default=["/etc/mtab", "/etc/adjtime", "/etc/ld.so.cache", "/etc/aide/govcloud.db"],
+        description="paths the system itself rewrites in normal operation")
+    integrity_check_time: str = "*-*-* 04:10:00"
+    package_verification: bool = True
+    # anti-malware (恶意代码防范): ClamAV, scheduled scans, signatures from the mirror only
+    antimalware: bool = True
+    malware_scan_paths: list[str] = Field(
+        default=["/home", "/root", "/srv", "/tmp", "/var/tmp"],
+        description="upload, ferry and home trees scanned on schedule")
+    malware_scan_time: str = "*-*-* 03:30:00"
+    signature_mirror: str = "http://mirror.govcloud.example.cn/clamav"
+    signature_updates: bool = Field(
+        default=True, description="freshclam runs against signature_mirror (off: no mirror)")
+    # kernel and account hygiene
+    module_blacklist: bool = True
+    blacklisted_modules: list[str] = Field(default=[
+        # filesystems no server here mounts
+        "cramfs", "freevxfs", "jffs2", "hfs", "hfsplus", "squashfs", "udf",
+        # removable media and buses
+        "usb-storage", "firewire-core", "firewire-ohci", "firewire-sbp2", "thunderbolt",
+        # network protocols no service here speaks
+        "dccp", "sctp", "rds", "tipc", "n-hdlc", "ax25", "netrom", "x25", "rose", "decnet",
+        "econet", "af_802154", "ipx", "appletalk", "psnap", "p8023", "p8022", "can", "atm",
+    ])
+    no_core_dumps: bool = True
+    kernel_hardening: bool = True
+    network_hardening: bool = True
+    router: bool = Field(default=False, description="routes between zones: keeps forwarding "
+                         "and loose reverse-path filtering")
+    umask: bool = True
+    umask_value: str = Field(default="027", pattern=r"^0[0-7]{2}$")
+    password_hashing: bool = True
+    sha_crypt_rounds: int = Field(default=640000, ge=5000)
+    tmpdir_per_user: bool = True
+    process_accounting: bool = True
+    resource_accounting: bool = True
+    # patch sources (入侵防范: known vulnerabilities patched from the internal mirror)
+    apt_sources: bool = True
+    apt_mirror: str = "http://mirror.govcloud.example.cn/debian"
+    apt_security_mirror: str = "http://mirror.govcloud.example.cn/debian-security"
+    apt_suite: str = "bookworm"
+    security_upgrades: bool = True
+    security_upgrades_enabled: bool = Field(
+        default=True, description="unattended-upgrades runs (off where no mirror is served)")
+    apt_tools: bool = True
     # time
     time_sync: bool = True
     time_servers: list[str] = []
@@ -110,8 +182,18 @@ def data_for(estate: Estate, host: Any) -> Data:
         return [h.address for h in local]
 
     serves_time = host.has_role("dns")
+    cloud = estate.cloud
+    mirror = bool(topo.profile.mirror)
     return Data(
         hostname=host.name,
+        banner_zh=cloud.login_banner.zh,
+        banner_en=cloud.login_banner.en,
+        signature_mirror=cloud.mirrors.clamav,
+        signature_updates=mirror,
+        apt_mirror=cloud.mirrors.debian,
+        apt_security_mirror=cloud.mirrors.debian_security,
+        security_upgrades_enabled=mirror,
+        router=bool(host.forwarding),
         **ssh_algorithms(estate, host.zone),
         # the bastion role writes its own forwarding policy (jump host, protected target)
         ssh_no_forwarding=not host.has_role("bastion"),
@@ -156,9 +238,9 @@ def ssh_algorithms(estate: Estate, zone: Zone | None) -> dict[str, list[str]]:
     return out
 
 
-def render(name: str, data: Data) -> str:
+def render(name: str, data: Data, **extra: Any) -> str:
     """A rendered template of this role (unit tests use the same function)."""
-    return _render(__file__, name, d=data)
+    return _render(__file__, name, d=data, **extra)
 
 
 def _load(data: Data | None) -> Data:
@@ -175,8 +257,12 @@ def apply(data: Data | None = None) -> None:
     from pyinfra.operations import apt, files, server, systemd
 
     d = _load(data)
-    apt.packages(name="baseline packages", packages=list(PACKAGES), update=False,
+    apt.packages(name="baseline packages", packages=list(BASE_PACKAGES), update=False,
                  no_recommends=True)
+    # patch sources first: the mirror every later install and upgrade comes from
+    hardening.patch_sources(d)
+    if d.login_banner:
+        hardening.banners(d)
 
     if d.password_quality:
         files.template(name="password quality (pwquality.conf)",
@@ -185,8 +271,7 @@ def apply(data: Data | None = None) -> None:
     if d.password_expiry:
         for key, value in (("PASS_MAX_DAYS", d.pass_max_days), ("PASS_MIN_DAYS", d.pass_min_days),
                            ("PASS_WARN_AGE", d.pass_warn_age)):
-            files.line(name=f"password expiry {key}", path="/etc/login.defs",
-                       line=rf"^\s*{key}\s+.*$", replace=f"{key}\t{value}")
+            hardening.login_defs(key, value)
     if d.login_lockout:
         files.template(name="login lockout (faillock.conf)",
                        src=str(TEMPLATES / "faillock.conf.j2"),
@@ -252,6 +337,13 @@ def apply(data: Data | None = None) -> None:
             systemd.service(name="auditd running", service="auditd", running=True,
                             enabled=True)
 
+    if d.file_integrity:
+        hardening.integrity(d)
+    if d.antimalware:
+        hardening.antimalware(d)
+    hardening.kernel(d)
+    hardening.accounts(d)
+
     if d.time_sync:
         virt = host.get_fact(Command, command="systemd-detect-virt --container || true")
         in_container = virt.strip() not in ("", "none")
@@ -287,3 +379,9 @@ def apply(data: Data | None = None) -> None:
         files.template(name="resolver: the lab/site DNS", src=str(TEMPLATES / "resolv.conf.j2"),
                        dest="/etc/resolv.conf", mode="644", d=d)
 
+
+
+@deploy("baseline: integrity seal")
+def seal(data: Data | None = None) -> None:
+    """The last step of every deploy (``deploy.py``): the file-integrity baseline."""
+    hardening.seal(_load(data))

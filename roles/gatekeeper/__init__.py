@@ -91,6 +91,9 @@ class Data(BaseModel):
     no_forwarding: bool = True
     packet_filter: bool = True
     content_checks: bool = True
+    # every file is scanned by ClamAV (roles/baseline installs it) before it may cross;
+    # a scanner that cannot run (missing, no signatures loaded) refuses the file
+    malware_scan: bool = True
     allowed_suffixes: list[str] = [".txt", ".csv", ".json", ".xml", ".pdf"]
     max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     outbox_expiry: bool = True

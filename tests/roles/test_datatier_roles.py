@@ -193,5 +193,5 @@ def test_patroni_hosts_give_up_on_a_silent_upstream_quickly(estate, hosts) -> No
 
     d = patroni.data_for(estate, hosts["dr-pg"])
     assert patroni.kernel_settings(d) == {"net.ipv4.tcp_syn_retries": "2"}
-    assert namespace_sysctls(["baseline", "patroni"]) == patroni.kernel_settings()
-    assert namespace_sysctls(["baseline", "waf"]) == {}
+    assert namespace_sysctls(["patroni"]) == patroni.kernel_settings()
+    assert namespace_sysctls(["waf"]) == {}

@@ -111,6 +111,7 @@ def spool(tmp_path: Path) -> dict:
     return {"flow": "internet-to-extranet-ferry", "name": "inward",
             "inbox": str(tmp_path / "inbox"), "outbox": str(tmp_path / "outbox"),
             "quarantine": str(tmp_path / "quarantine"), "content_checks": True,
+            "malware_scan": False,  # the scanner's own cases below use a stand-in
             "allowed_suffixes": [".txt", ".csv", ".json", ".xml", ".pdf"], "max_bytes": 1024}
 
 
@@ -145,3 +146,52 @@ def test_mover_without_content_checks_moves_any_regular_file(spool: dict) -> Non
     spool["content_checks"] = False
     Path(spool["inbox"], "run.sh").write_text("#!/bin/sh\n")
     assert _mover().sweep(spool) == (1, 0)
+
+
+# A stand-in with clamscan's interface (exit 0 clean, 1 found with "<path>: <sig> FOUND",
+# 2 error): the mover's decisions are tested here, the real ClamAV on the lab gatekeeper.
+FAKE_CLAMSCAN = """#!/bin/sh
+f="$4"
+if grep -q EICAR "$f"; then echo "$f: Test.EICAR FOUND"; exit 1; fi
+if grep -q BROKEN "$f"; then
+  echo "LibClamAV Error: cli_loaddbdir(): No supported database files found" >&2; exit 2
+fi
+exit 0
+"""
+
+
+@pytest.fixture
+def scanner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    fake = tmp_path / "clamscan"
+    fake.write_text(FAKE_CLAMSCAN)
+    fake.chmod(0o755)
+    mod = _mover()
+    monkeypatch.setattr(mod, "SCANNER", str(fake))
+    return mod
+
+
+def test_mover_refuses_what_the_scanner_finds(spool: dict, scanner: ModuleType,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    spool["malware_scan"] = True
+    inbox = Path(spool["inbox"])
+    (inbox / "clean.txt").write_text("plain text\n")
+    (inbox / "eicar.txt").write_text("X5O EICAR test\n")
+    (inbox / "unjudged.txt").write_text("BROKEN signatures\n")
+    assert scanner.sweep(spool) == (1, 2)
+    assert os.listdir(spool["outbox"]) == ["clean.txt"]
+    log = capsys.readouterr().out
+    assert "file='eicar.txt' reason='malware: Test.EICAR'" in log
+    # fails closed: no verdict, no crossing
+    assert ("file='unjudged.txt' reason='malware scan failed (LibClamAV Error: "
+            "cli_loaddbdir(): No supported database files found)'") in log
+
+
+def test_mover_refuses_everything_without_a_scanner(spool: dict, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    spool["malware_scan"] = True
+    mod = _mover()
+    monkeypatch.setattr(mod, "SCANNER", str(tmp_path / "absent"))
+    Path(spool["inbox"], "clean.txt").write_text("plain text\n")
+    assert mod.sweep(spool) == (0, 1)
+    assert mod.check(str(Path(spool["quarantine"], "clean.txt")), "clean.txt", spool) == (
+        "malware scanner missing")
