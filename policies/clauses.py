@@ -90,6 +90,61 @@ COMPUTE_INTRUSION_C = Clause(
     "安全计算环境 / 入侵防范",
     "应通过设定终端接入方式或网络地址范围对通过网络进行管理的管理终端进行限制",
 )
+COMPUTE_INTRUSION_A = Clause(
+    MLPS,
+    "8.1.4.4 a)",
+    "安全计算环境 / 入侵防范",
+    "应遵循最小安装的原则，仅安装需要的组件和应用程序",
+)
+COMPUTE_INTRUSION_B = Clause(
+    MLPS,
+    "8.1.4.4 b)",
+    "安全计算环境 / 入侵防范",
+    "应关闭不需要的系统服务、默认共享和高危端口",
+)
+COMPUTE_INTRUSION_E = Clause(
+    MLPS,
+    "8.1.4.4 e)",
+    "安全计算环境 / 入侵防范",
+    "应能发现可能存在的已知漏洞，并在经过充分测试评估后，及时修补漏洞",
+)
+COMPUTE_INTRUSION_F = Clause(
+    MLPS,
+    "8.1.4.4 f)",
+    "安全计算环境 / 入侵防范",
+    "应能够检测到对重要节点进行入侵的行为，并在发生严重入侵事件时提供报警",
+)
+COMPUTE_AUTH_A = Clause(
+    MLPS,
+    "8.1.4.1 a)",
+    "安全计算环境 / 身份鉴别",
+    "应对登录的用户进行身份标识和鉴别，身份标识具有唯一性，身份鉴别信息具有复杂度要求并定期更换",
+    exact=False,
+    note="no item names a login banner; it is cited where the login it precedes is required "
+    "(the banner states who may log in and that sessions are audited)",
+)
+COMPUTE_AUTH_C = Clause(
+    MLPS,
+    "8.1.4.1 c)",
+    "安全计算环境 / 身份鉴别",
+    "当进行远程管理时，应采取必要措施防止鉴别信息在网络传输过程中被窃听",
+)
+COMPUTE_INTEGRITY_B = Clause(
+    MLPS,
+    "8.1.4.7 b)",
+    "安全计算环境 / 数据完整性",
+    "应采用校验技术或密码技术保证重要数据在存储过程中的完整性，包括但不限于鉴别数据、重要业务数据、"
+    "重要审计数据、重要配置数据、重要视频数据和重要个人信息等",
+)
+COMPUTE_RESIDUAL = Clause(
+    MLPS,
+    "8.1.4.10 a)",
+    "安全计算环境 / 剩余信息保护",
+    "应保证鉴别信息所在的存储空间被释放或重新分配前得到完全清除",
+    exact=False,
+    note="a core dump copies a process's memory (keys, passwords) to disk, where it outlives "
+    "the process: no core dumps is how hosts keep that storage from existing at all",
+)
 COMPUTE_ACCESS_D = Clause(
     MLPS,
     "8.1.4.2 d)",

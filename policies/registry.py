@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policies import governance, guardrails, hosts, network, workloads
+from policies import baseline, governance, guardrails, hosts, network, workloads
 from policies.core import Policy
 
 POLICIES: list[Policy] = [
@@ -11,6 +11,7 @@ POLICIES: list[Policy] = [
     *guardrails.POLICIES,
     *governance.POLICIES,
     *hosts.POLICIES,
+    *baseline.POLICIES,
 ]
 
 _BY_ID = {p.id: p for p in POLICIES}

@@ -16,6 +16,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from govcloud.model import Estate
+from policies.baseline import baseline_rows
 from policies.core import Clause, Policy
 from policies.guardrails import image_rows, single_points_of_failure
 from policies.offline import Report, Result, Status, summary
@@ -98,6 +99,7 @@ def view(
         # from the model: what each system runs, and what runs without redundancy
         "images": image_rows(estate) if estate else [],
         "single_points": single_points_of_failure(estate) if estate else [],
+        "baseline": baseline_rows(estate, report) if estate else [],
     }
 
 
@@ -165,6 +167,16 @@ def render_markdown(
         w("| site | department | system | component | placement |")
         w("|---|---|---|---|---|")
         for row in v["single_points"]:
+            w("| " + " | ".join(row) + " |")
+        w("")
+    if v["baseline"]:
+        w("## Host baseline\n")
+        w("What `roles/baseline` applies to every host, each concern behind its flags "
+          "(secure default on), the policy and clause it answers, on how many hosts every "
+          "flag is on, and how the lab proves it — or why it cannot.\n")
+        w("| concern | flags | policy | clause | hosts | in the lab |")
+        w("|---|---|---|---|---|---|")
+        for row in v["baseline"]:
             w("| " + " | ".join(row) + " |")
         w("")
     w("## Policies\n")

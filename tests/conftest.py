@@ -102,3 +102,10 @@ def lab_host(lab):
         return cache[name]
 
     return get
+
+
+def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
+    """``lab_first`` tests run before every other test: they read the hosts as the first
+    deploy left them (file integrity "clean"), before other lab tests install client
+    tools or change files on purpose. Stable: the order among each group is kept."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("lab_first") else 1)

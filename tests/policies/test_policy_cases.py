@@ -121,6 +121,21 @@ def _mfa(e: Estate, factors: list[str]) -> Estate:
     return with_(e, operators=[o.model_copy(update={"mfa": factors}) for o in e.operators])
 
 
+def _baseline_host(**changes: Any) -> Build:
+    """dc1-app with the baseline data the role derives from the model, then ``changes``."""
+
+    def build(e: Estate) -> dict[str, Any]:
+        from govcloud.lab import build_topology
+        from govcloud.lab.profile import load_profile
+        from roles import baseline
+
+        d = baseline.data_for(e, build_topology(e, load_profile(e)).host("dc1-app"))
+        return {"hosts": [host("dc1-app", "app", {"baseline": d.model_copy(update=changes)},
+                               zone="extranet", address="10.12.0.11")]}
+
+    return build
+
+
 def _log_hosts(targets: list[str]) -> Build:
     collector = host(
         "dc1-log",
@@ -331,6 +346,64 @@ CASES: dict[str, tuple[Build, Build, str]] = {
         lambda e: {"estate": _mfa(e, ["ssh-key", "totp"]), **_bastion(two_factor=True)(e)},
         _bastion(),
         "roles/bastion would deploy a jump host without a second factor",
+    ),
+    # ---- host baseline (policies/baseline.py): the role's own data, one concern broken
+    "host-ssh-hardening": (
+        _baseline_host(),
+        _baseline_host(ssh_ciphers=["aes128-cbc"]),
+        "sshd ciphers aes128-cbc differ from the crypto profile's aes256-gcm@openssh.com",
+    ),
+    "host-file-integrity": (
+        _baseline_host(),
+        _baseline_host(integrity_watch={"configuration": ["/etc"]}),
+        "AIDE does not watch /usr/bin, /usr/sbin (binaries and configuration)",
+    ),
+    "host-package-verification": (
+        _baseline_host(),
+        _baseline_host(package_verification=False),
+        "roles/baseline package_verification is switched off",
+    ),
+    "host-malware-protection": (
+        _baseline_host(),
+        _baseline_host(signature_mirror="http://database.clamav.net"),
+        "ClamAV signatures come from http://database.clamav.net, not the cloud's mirror "
+        "http://mirror.govcloud.example.cn/clamav",
+    ),
+    "host-patch-sources": (
+        _baseline_host(),
+        _baseline_host(apt_security_mirror="http://security.debian.org/debian-security"),
+        "APT apt_security_mirror http://security.debian.org/debian-security is not "
+        "cloud.yaml's http://mirror.govcloud.example.cn/debian-security",
+    ),
+    "host-minimal-surface": (
+        _baseline_host(),
+        _baseline_host(blacklisted_modules=["cramfs", "udf"]),
+        "modules dccp, firewire-core, rds, sctp, tipc, usb-storage are not blacklisted",
+    ),
+    "host-no-core-dumps": (
+        _baseline_host(),
+        _baseline_host(no_core_dumps=False),
+        "roles/baseline no_core_dumps is switched off",
+    ),
+    "host-default-permissions": (
+        _baseline_host(),
+        _baseline_host(umask_value="022"),
+        "default umask 022 lets the group write or others read",
+    ),
+    "host-password-hashing": (
+        _baseline_host(),
+        _baseline_host(sha_crypt_rounds=5000),
+        "SHA-512 crypt rounds 5000 < 640000",
+    ),
+    "host-activity-accounting": (
+        _baseline_host(),
+        _baseline_host(process_accounting=False),
+        "roles/baseline process_accounting is switched off",
+    ),
+    "host-login-banner": (
+        _baseline_host(),
+        _baseline_host(banner_en="Welcome to the server"),
+        "the login banner is not cloud.yaml's login_banner text",
     ),
     "log-forwarding": (
         _log_hosts(["10.15.0.11"]),

@@ -286,6 +286,28 @@ def test_gatekeeper_refuses_bad_content(lab: Any, gk: Any, probe: Any,
     assert f"action=refused file='run-{tag}.sh' reason='type .sh not allowed'" in log
 
 
+EICAR = r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+
+def test_gatekeeper_scans_every_file_for_malware(lab: Any, gk: Any, probe: Any,
+                                                 rsync_clients: None) -> None:
+    """The EICAR test file, as a .txt that passes every content check, is refused by the
+    ClamAV scan (the cloud's local test signature: the lab has no vendor signatures)."""
+    outer = gk.leg("internet").ip
+    tag = uuid.uuid4().hex[:8]
+    name = f"notice-{tag}.txt"
+    lab.exec_on(probe.name, f"mkdir -p /tmp/ferry-out && cat > /tmp/ferry-out/{name}",
+                input=EICAR, check=True)
+    ok(lab, probe.name, f"rsync /tmp/ferry-out/{name} rsync://{outer}/to-extranet/")
+    seen = wait_for(lambda: run(lab, gk.name, f"test -e /srv/ferry/inward/quarantine/"
+                                              f"{name}").returncode == 0, 90, 1)
+    assert seen is not None, "the EICAR file did not land in quarantine"
+    assert run(lab, gk.name, f"test -e /srv/ferry/inward/outbox/{name}").returncode != 0
+    log = ok(lab, gk.name, "journalctl -t govcloud-ferry --no-pager -n 200")
+    assert (f"action=refused file='{name}' reason='malware: "
+            "govcloud.Local.EICAR-Test-File.UNOFFICIAL'") in log
+
+
 def test_gatekeeper_is_one_way_and_not_a_router(lab: Any, gk: Any, probe: Any,
                                                 extranet_client: Any,
                                                 rsync_clients: None) -> None:
