@@ -315,6 +315,9 @@ def test_a_file_changed_by_hand_is_reported_to_the_log_audit(lab):
     log_host = lab.topology.with_role("log_audit", site)[0].name
     tag = uuid.uuid4().hex[:8]
     implant = f"/usr/local/sbin/implant-{tag}"
+    # earlier lab tests install client tools here: accept the host as it is now (an
+    # operator's re-seal), so the check below reports exactly the hand-made change
+    lab.exec_on(name, "govcloud-integrity-check --seal", check=True)
     lab.exec_on(name, f"cp -p /usr/bin/tac /root/tac.orig && printf '\\0' >> /usr/bin/tac "
                       f"&& echo {tag} > {implant}", check=True)
     try:
@@ -324,8 +327,8 @@ def test_a_file_changed_by_hand_is_reported_to_the_log_audit(lab):
         assert f"integrity=aide action=added file={implant}" in log
         assert "integrity=aide action=changed file=/usr/bin/tac" in log
         assert "integrity=debsums action=changed file=/usr/bin/tac" in log
-        # the changed count includes the parent directories whose times moved
-        assert "integrity verdict: aide=changed added=1 removed=0 changed=" in log
+        # the changed count includes the parent directory whose times moved
+        assert "integrity verdict: aide=changed added=1 removed=0 changed=2" in log
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if lab.exec_on(log_host, f"grep -rl implant-{tag} /var/log/remote/{name}/"
@@ -362,3 +365,11 @@ def test_the_scheduled_scan_finds_the_eicar_file_and_names_its_signatures(lab):
     finally:
         lab.exec_on(name, "rm -rf /home/uploads && "
                           "systemctl reset-failed govcloud-malware-scan.service")
+
+
+def test_audit_rules_loaded_is_not_verifiable_in_a_container(lab):
+    res = lab.exec_on("dc1-app", "systemd-detect-virt --container")
+    if res.stdout.strip() not in ("", "none"):
+        pytest.skip("not verifiable in the lab: the kernel audit interface exists only in the "
+                    "machine's initial namespaces; the rules are compiled and checked above")
+    assert "-k privileged" in lab.exec_on("dc1-app", "auditctl -l").stdout
