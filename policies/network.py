@@ -227,7 +227,7 @@ def check_gatekeeper_estate(ctx: Context) -> Iterator[Violation]:
         gk = [
             a
             for a in ctx.estate.appliances_at(site.name, ApplianceKind.GATEKEEPER)
-            if any({*e} == {Zone.INTERNET, Zone.EXTRANET} for e in a.edges)
+            if any({*e} == {Zone.INTERNET, Zone.EXTRANET} for e in ctx.estate.edges_of(a))
         ]
         if gk:
             ctx.saw(f"{site.name}: gatekeeper {', '.join(a.name for a in gk)}")
@@ -332,7 +332,7 @@ def check_bastion_estate(ctx: Context) -> Iterator[Violation]:
         b = [
             a
             for a in ctx.estate.appliances_at(site.name, ApplianceKind.BASTION)
-            if any(e[1] == Zone.MANAGEMENT for e in a.edges)
+            if any(e[1] == Zone.MANAGEMENT for e in ctx.estate.edges_of(a))
         ]
         if b:
             ctx.saw(f"{site.name}: bastion {', '.join(a.name for a in b)}")

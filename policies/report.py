@@ -16,6 +16,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from govcloud.model import Estate
+from policies.appliances import appliance_rows
 from policies.baseline import baseline_rows
 from policies.core import Clause, Policy
 from policies.guardrails import image_rows, single_points_of_failure
@@ -100,6 +101,7 @@ def view(
         "images": image_rows(estate) if estate else [],
         "single_points": single_points_of_failure(estate) if estate else [],
         "baseline": baseline_rows(estate, report) if estate else [],
+        "appliances": appliance_rows(estate) if estate else [],
     }
 
 
@@ -167,6 +169,19 @@ def render_markdown(
         w("| site | department | system | component | placement |")
         w("|---|---|---|---|---|")
         for row in v["single_points"]:
+            w("| " + " | ".join(row) + " |")
+        w("")
+    if v["appliances"]:
+        rows = v["appliances"]
+        missing = sum(1 for r in rows if r[5] == "**not deployed**")
+        w("## Security appliances\n")
+        w("Every appliance of `estate/appliances.yaml`: where it sits (derived from the flow "
+          "chains for inline appliances, from the flows it observes for passive ones), what "
+          "stands in for it, and the lab hosts on its site whose role deploys that stand-in. "
+          f"**{missing} of {len(rows)} are not deployed** in the lab.\n")
+        w("| appliance | kind | site | placement | stand-in | lab hosts |")
+        w("|---|---|---|---|---|---|")
+        for row in rows:
             w("| " + " | ".join(row) + " |")
         w("")
     if v["baseline"]:

@@ -81,8 +81,17 @@ class ApplianceKind(StrEnum):
     BASTION = "bastion"  # 堡垒机
     DB_AUDIT = "db-audit"
     LOG_AUDIT = "log-audit"
-    BEHAVIOUR_AUDIT = "behaviour-audit"  # 上网行为审计
+    BEHAVIOUR_AUDIT = "behaviour-audit"  # 上网行为审计 (an explicit proxy: inline)
     VPN_GATEWAY = "vpn-gateway"
+
+    @property
+    def passive(self) -> bool:
+        """Sees a copy of the traffic (a mirror port, the hosts' own records) and never
+        forwards it: placed by the flows it ``observes``, not by the chains."""
+        return self in _PASSIVE
+
+
+_PASSIVE = frozenset({ApplianceKind.IDS, ApplianceKind.DB_AUDIT, ApplianceKind.LOG_AUDIT})
 
 
 class HaMode(StrEnum):

@@ -452,6 +452,63 @@ def chain_appliance_missing(estate: Estate) -> Iterator[Problem]:
                 )
 
 
+@rule("appliance-edges")
+def appliance_edges(estate: Estate) -> Iterator[Problem]:
+    """Where an appliance sits is said once: by the flow chains (inline) or by what it
+    observes (passive). Hand-written edges drifted from the chains, so they are refused."""
+    for i, a in enumerate(estate.appliances):
+        if a.edges is not None:
+            how = ("the flows it observes (observes:)" if a.kind.passive
+                   else f"the chains in {FLOWS_FILE} that name {a.kind!s}")
+            yield Problem(
+                APPLIANCES_FILE, field_path("appliances", i, "edges"), "appliance-edges",
+                f"appliance {a.name}: edges are derived from {how}; remove the field",
+            )
+
+
+@rule("appliance-observes")
+def appliance_observes(estate: Estate) -> Iterator[Problem]:
+    """A passive appliance (IDS, DB audit, log audit) must say which flows it sees, and
+    each must exist; an inline one is placed by the chains, so it observes nothing."""
+    flows = {f.id for f in estate.flows}
+    for i, a in enumerate(estate.appliances):
+        where = field_path("appliances", i, "observes")
+        if a.kind.passive and not a.observes:
+            yield Problem(
+                APPLIANCES_FILE, where, "appliance-observes",
+                f"appliance {a.name} ({a.kind!s}) is passive: name the flows it observes "
+                f"(observes: [flow id, ...] from {FLOWS_FILE})",
+            )
+        if not a.kind.passive and a.observes:
+            yield Problem(
+                APPLIANCES_FILE, where, "appliance-observes",
+                f"appliance {a.name} ({a.kind!s}) sits inline: it is placed by the chains "
+                f"in {FLOWS_FILE} that name {a.kind!s}, not by observes",
+            )
+        for j, flow_id in enumerate(a.observes):
+            if flow_id not in flows:
+                yield Problem(
+                    APPLIANCES_FILE, field_path("appliances", i, "observes", j),
+                    "appliance-observes",
+                    f"appliance {a.name} observes flow {flow_id!r}, which {FLOWS_FILE} "
+                    "does not define",
+                )
+
+
+@rule("chain-passive-appliance")
+def chain_passive_appliance(estate: Estate) -> Iterator[Problem]:
+    """A chain lists what traffic passes through; a passive appliance only sees a copy."""
+    for i, f in enumerate(estate.flows):
+        for j, kind in enumerate(f.chain):
+            if kind.passive:
+                yield Problem(
+                    FLOWS_FILE, field_path("flows", i, "chain", j), "chain-passive-appliance",
+                    f"flow {f.id} names {kind!s} in its chain, but a {kind!s} is passive "
+                    f"(it sees a copy, nothing passes through it): list {f.id} under the "
+                    f"{kind!s} appliances' observes in {APPLIANCES_FILE}",
+                )
+
+
 # --------------------------------------------------------------------------- systems
 
 

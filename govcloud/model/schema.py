@@ -299,14 +299,21 @@ class FlowsFile(Strict):
 
 
 class Appliance(Strict):
+    """A security appliance on a site. Where it sits is not declared twice: an inline
+    appliance is placed by the flow chains (``flows.yaml``) that name its kind; a passive
+    one (``ApplianceKind.passive``) names the flows it ``observes``. ``Estate.edges_of``
+    derives the zone boundaries either way."""
+
     name: Slug
     kind: ApplianceKind
     site: SiteName
-    edges: list[tuple[Endpoint, Endpoint]] = Field(
-        description="zone boundaries the appliance sits on (source side, destination side)"
-    )
+    observes: list[str] = Field(
+        default=[], description="passive kinds only: ids of the flows it sees a copy of")
+    edges: list[tuple[Endpoint, Endpoint]] | None = Field(
+        default=None, description="no longer accepted: derived (rule appliance-edges)")
     ha: HaMode
-    stand_in: str = Field(description="open-source stand-in used by the lab and roles")
+    stand_in: str = Field(description="what the lab and roles deploy in its place, or "
+                          "'not deployed' and what is planned")
 
 
 class AppliancesFile(Strict):
@@ -748,6 +755,19 @@ class Estate(Strict):
 
     def appliances_at(self, site: SiteName, kind: ApplianceKind | None = None) -> list[Appliance]:
         return [a for a in self.appliances if a.site == site and (kind is None or a.kind == kind)]
+
+    def flows_of(self, appliance: Appliance) -> list[Flow]:
+        """The flows an appliance handles: those whose chain names its kind (inline), or
+        those it observes (passive)."""
+        if appliance.kind.passive:
+            return [f for f in self.flows if f.id in appliance.observes]
+        return [f for f in self.flows if appliance.kind in f.chain]
+
+    def edges_of(self, appliance: Appliance) -> list[tuple[Endpoint, Endpoint]]:
+        """Zone boundaries (source side, destination side) the appliance sits on or
+        watches, derived from :meth:`flows_of` (sorted, each once)."""
+        pairs = {(f.source, f.destination) for f in self.flows_of(appliance)}
+        return sorted(pairs, key=lambda e: (str(e[0]), str(e[1])))
 
     def zone_flows(self) -> list[Flow]:
         return [f for f in self.flows if f.zone_to_zone]

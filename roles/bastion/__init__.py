@@ -70,6 +70,8 @@ from govcloud import secrets
 from govcloud.model import ApplianceKind, Estate, Zone
 from roles._render import render as _render
 
+# the appliance of estate/appliances.yaml this role stands in for
+APPLIANCE_KIND = ApplianceKind.BASTION
 PACKAGES = ("openssh-server", "tlog", "auditd", "libpam-oath")
 SERVICES = ("ssh",)
 GROUP = "govcloud-ops"
@@ -159,14 +161,18 @@ class Data(BaseModel):
         return ["publickey"]
 
 
+def stands_in(estate: Estate, host: Any) -> bool:
+    """Only the jump host is the 堡垒机; protected hosts run this role to accept it."""
+    return host.zone == bastion_zone(estate)
+
+
 def bastion_zone(estate: Estate) -> Zone:
-    """The zone the bastion appliances open onto (their edges' destination side)."""
-    for appliance in estate.appliances:
-        if appliance.kind == ApplianceKind.BASTION:
-            for _src, dst in appliance.edges:
-                if isinstance(dst, Zone):
-                    return dst
-    raise LookupError("no bastion appliance with a zone edge in estate/appliances.yaml")
+    """The zone the bastion opens onto: the destination of the flows whose chain ends at
+    the bastion (operators enter through it, e.g. ops-access: egov-wan -> management)."""
+    for f in estate.flows:
+        if f.chain and f.chain[-1] == ApplianceKind.BASTION and isinstance(f.destination, Zone):
+            return f.destination
+    raise LookupError("no flow in estate/flows.yaml ends its chain at the bastion")
 
 
 def operator_totp(estate: Estate) -> dict[str, bool]:

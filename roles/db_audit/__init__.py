@@ -32,10 +32,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pyinfra.api import deploy
 
-from govcloud.model import Estate
+from govcloud.model import ApplianceKind, Estate
 from roles._render import render as _render
 
 PG_VERSION = "15"
+# the appliance of estate/appliances.yaml this role stands in for
+APPLIANCE_KIND = ApplianceKind.DB_AUDIT
 PACKAGES = (f"postgresql-{PG_VERSION}-pgaudit",)
 SERVICES: tuple[str, ...] = ()
 CLASSES = ("read", "write", "function", "role", "ddl", "misc", "misc_set", "all")

@@ -19,8 +19,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from pyinfra.api import deploy
 
-from govcloud.model import Direction, Estate, FlowMode, Protocol, Zone
+from govcloud.model import ApplianceKind, Direction, Estate, FlowMode, Protocol, Zone
 
+# the appliance of estate/appliances.yaml this role stands in for
+APPLIANCE_KIND = ApplianceKind.FIREWALL
 PACKAGES = ("nftables",)
 SERVICES = ("nftables",)
 TEMPLATES = Path(__file__).parent / "templates"

@@ -33,6 +33,8 @@ from pyinfra.api import deploy
 from govcloud.model import ApplianceKind, Estate, FlowMode, Protocol, Zone
 from roles._render import render as _render
 
+# the appliance of estate/appliances.yaml this role stands in for
+APPLIANCE_KIND = ApplianceKind.GATEKEEPER
 PACKAGES = ("rsync", "nftables", "python3")
 SERVICES = ("govcloud-rsyncd@internet", "govcloud-rsyncd@extranet")
 SPOOL = "/srv/ferry"

@@ -27,9 +27,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pyinfra.api import deploy
 
-from govcloud.model import Estate
+from govcloud.model import ApplianceKind, Estate
 from roles._render import render as _render
 
+# the appliance of estate/appliances.yaml this role stands in for
+APPLIANCE_KIND = ApplianceKind.IDS
 PACKAGES = ("fail2ban", "python3-systemd", "nftables")
 SERVICES = ("fail2ban",)
 

@@ -28,9 +28,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pyinfra.api import deploy
 
-from govcloud.model import ComponentKind, Estate
+from govcloud.model import ApplianceKind, ComponentKind, Estate
 from roles._render import render as _render
 
+# the appliance of estate/appliances.yaml this role stands in for
+APPLIANCE_KIND = ApplianceKind.LOAD_BALANCER
 PACKAGES = ("haproxy", "keepalived")
 SERVICES = ("haproxy", "keepalived")
 BACKEND_ROLE = "app"

@@ -23,9 +23,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pyinfra.api import deploy
 
-from govcloud.model import Estate, Protocol, Zone
+from govcloud.model import ApplianceKind, Estate, Protocol, Zone
 from roles._render import render as _render
 
+# the appliance of estate/appliances.yaml this role stands in for
+APPLIANCE_KIND = ApplianceKind.LOG_AUDIT
 PACKAGES = ("rsyslog", "gzip", "findutils")
 SERVICES = ("rsyslog",)
 REMOTE_DIR = "/var/log/remote"

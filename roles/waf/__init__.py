@@ -29,6 +29,8 @@ from pyinfra.api import deploy
 from govcloud.model import ApplianceKind, ComponentKind, Estate, External, Protocol, Zone
 from roles._render import render as _render
 
+# the appliance of estate/appliances.yaml this role stands in for
+APPLIANCE_KIND = ApplianceKind.WAF
 PACKAGES = ("nginx", "libnginx-mod-http-modsecurity", "modsecurity-crs", "curl")
 SERVICES = ("nginx",)
 RULES_FILE = "/etc/nginx/modsecurity/govcloud-main.conf"

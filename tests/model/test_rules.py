@@ -258,7 +258,7 @@ CASES = {
     ),
     # ---- flow-management-bastion
     "management-skips-bastion": _bad(
-        set_(FLOWS, flow("management-to-extranet", "chain"), ["firewall", "db-audit"]),
+        set_(FLOWS, flow("management-to-extranet", "chain"), ["firewall"]),
         "flow-management-bastion", FLOWS, flow("management-to-extranet", "chain"),
         "lets the management zone reach extranet without the bastion",
     ),
@@ -383,6 +383,38 @@ CASES = {
         "image-registry", HEALTH, (*EHR_API, "image", "repository"),
         "image repository docker.io/library/nginx is outside the cloud registry "
         "registry.govcloud.example.cn",
+    ),
+    # ---- appliance placement: said once (chains for inline, observes for passive)
+    "appliance-with-edges": _bad(
+        set_("appliances.yaml", ("appliances", Key("dc1-ips"), "edges"),
+             [["egov-wan", "extranet"]]),
+        "appliance-edges", "appliances.yaml", ("appliances", Key("dc1-ips"), "edges"),
+        "appliance dc1-ips: edges are derived from the chains in flows.yaml that name ips; "
+        "remove the field",
+    ),
+    "passive-appliance-observes-nothing": _bad(
+        delete("appliances.yaml", ("appliances", Key("dc1-db-audit"), "observes")),
+        "appliance-observes", "appliances.yaml",
+        ("appliances", Key("dc1-db-audit"), "observes"),
+        "appliance dc1-db-audit (db-audit) is passive: name the flows it observes",
+    ),
+    "passive-appliance-observes-unknown-flow": _bad(
+        set_("appliances.yaml", ("appliances", Key("dc1-ids"), "observes"), ["internet-egress"]),
+        "appliance-observes", "appliances.yaml",
+        ("appliances", Key("dc1-ids"), "observes", 0),
+        "appliance dc1-ids observes flow 'internet-egress', which flows.yaml does not define",
+    ),
+    "inline-appliance-observes": _bad(
+        set_("appliances.yaml", ("appliances", Key("dc1-waf"), "observes"),
+             ["public-web-ingress"]),
+        "appliance-observes", "appliances.yaml", ("appliances", Key("dc1-waf"), "observes"),
+        "appliance dc1-waf (waf) sits inline: it is placed by the chains in flows.yaml that "
+        "name waf, not by observes",
+    ),
+    "passive-appliance-in-a-chain": _bad(
+        set_(FLOWS, flow("management-to-extranet", "chain"), ["bastion", "firewall", "db-audit"]),
+        "chain-passive-appliance", FLOWS, flow("management-to-extranet", "chain", 2),
+        "flow management-to-extranet names db-audit in its chain, but a db-audit is passive",
     ),
     # ---- host baseline sources and banner (cloud.yaml)
     "mirror-outside-cloud": _bad(

@@ -30,7 +30,7 @@ def topo(estate: Estate) -> Topology:
     return build_topology(estate, load_profile(estate))
 
 
-def test_bastion_zone_from_appliance_edges(estate: Estate) -> None:
+def test_bastion_zone_from_the_chain_ending_at_the_bastion(estate: Estate) -> None:
     assert bastion.bastion_zone(estate) == Zone.MANAGEMENT
 
 
