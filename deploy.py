@@ -26,7 +26,7 @@ from govcloud.lab.inventory import role_module
 _only = {r for r in os.environ.get("GOVCLOUD_ROLES", "").split(",") if r}
 _mine = list(host.data.govcloud["roles"])
 
-ORDER = ("baseline", "firewall", "dns", "log_audit", "waf", "ids", "loadbalancer",
+ORDER = ("baseline", "firewall", "anti_ddos", "dns", "log_audit", "waf", "ids", "loadbalancer",
          "gatekeeper", "bastion", "etcd", "postgres", "patroni", "db_audit", "pgbackrest",
          "app")
 _unknown = [r for r in _mine if r not in ORDER]
@@ -43,6 +43,7 @@ def _apply(role: str) -> None:
 
 _apply("baseline")
 _apply("firewall")
+_apply("anti_ddos")
 _apply("dns")
 _apply("log_audit")
 _apply("waf")

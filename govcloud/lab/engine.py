@@ -51,6 +51,10 @@ def namespace_sysctls(roles: Iterable[str], router: bool = False) -> dict[str, s
         from roles.baseline import hardening
 
         out.update(hardening.network_settings(router))
+    if "anti_ddos" in roles:
+        from roles import anti_ddos
+
+        out.update(anti_ddos.kernel_settings())
     if "patroni" in roles:
         from roles import patroni
 

@@ -240,6 +240,7 @@ def load_estate(root: Path | str | None = None) -> Estate:
         zones=zones.zones,
         flows=flows.flows,
         appliances=appliances.appliances,
+        anti_ddos=appliances.anti_ddos,
         editions=tiers.editions,
         tiers=tiers.tiers,
         departments=departments,

@@ -495,6 +495,20 @@ def appliance_observes(estate: Estate) -> Iterator[Problem]:
                 )
 
 
+@rule("anti-ddos-burst")
+def anti_ddos_burst(estate: Estate) -> Iterator[Problem]:
+    """A burst below its rate would make a source sending at the allowed rate an offender."""
+    a = estate.anti_ddos
+    for rate, burst in (("new_connections_per_second", "new_connections_burst"),
+                        ("packets_per_second", "packets_burst")):
+        if getattr(a, burst) < getattr(a, rate):
+            yield Problem(
+                APPLIANCES_FILE, field_path("anti_ddos", burst), "anti-ddos-burst",
+                f"anti_ddos {burst} {getattr(a, burst)} is below {rate} {getattr(a, rate)}: "
+                "a source sending at the allowed rate would become an offender",
+            )
+
+
 @rule("chain-passive-appliance")
 def chain_passive_appliance(estate: Estate) -> Iterator[Problem]:
     """A chain lists what traffic passes through; a passive appliance only sees a copy."""

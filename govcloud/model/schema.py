@@ -316,7 +316,21 @@ class Appliance(Strict):
                           "'not deployed' and what is planned")
 
 
+class AntiDdos(Strict):
+    """Thresholds of the anti-DDoS stand-in, per source address, for every port of the
+    flows whose chain names ``anti-ddos``. A source over a rate joins the offenders set
+    and is dropped on every port until ``offender_seconds`` pass without it returning."""
+
+    new_connections_per_second: int = Field(ge=1, description="validated handshakes/s")
+    new_connections_burst: int = Field(ge=1)
+    concurrent_connections: int = Field(ge=1, description="open connections at once")
+    packets_per_second: int = Field(ge=1)
+    packets_burst: int = Field(ge=1)
+    offender_seconds: int = Field(ge=1, le=86400)
+
+
 class AppliancesFile(Strict):
+    anti_ddos: AntiDdos
     appliances: list[Appliance]
 
 
@@ -698,6 +712,7 @@ class Estate(Strict):
     zones: list[ZoneDef]
     flows: list[Flow]
     appliances: list[Appliance]
+    anti_ddos: AntiDdos
     editions: list[Edition]
     tiers: list[TierDef]
     departments: list[Department]

@@ -411,6 +411,12 @@ CASES = {
         "appliance dc1-waf (waf) sits inline: it is placed by the chains in flows.yaml that "
         "name waf, not by observes",
     ),
+    "anti-ddos-burst-below-rate": _bad(
+        set_("appliances.yaml", ("anti_ddos", "packets_burst"), 100),
+        "anti-ddos-burst", "appliances.yaml", ("anti_ddos", "packets_burst"),
+        "anti_ddos packets_burst 100 is below packets_per_second 2000: a source sending at "
+        "the allowed rate would become an offender",
+    ),
     "passive-appliance-in-a-chain": _bad(
         set_(FLOWS, flow("management-to-extranet", "chain"), ["bastion", "firewall", "db-audit"]),
         "chain-passive-appliance", FLOWS, flow("management-to-extranet", "chain", 2),

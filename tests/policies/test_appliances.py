@@ -45,15 +45,16 @@ def test_no_silent_promise(estate: Estate) -> None:
     """An appliance kind no role stands in for says so in its stand_in text; a deployed
     kind's text does not claim it is missing."""
     missing = set(undeployed_kinds())
-    assert missing == {ApplianceKind.ANTI_DDOS, ApplianceKind.IPS,
-                       ApplianceKind.BEHAVIOUR_AUDIT, ApplianceKind.VPN_GATEWAY}
+    assert missing == {ApplianceKind.IPS, ApplianceKind.BEHAVIOUR_AUDIT,
+                       ApplianceKind.VPN_GATEWAY}
     for a in estate.appliances:
         assert a.stand_in.startswith("not deployed") == (a.kind in missing), a.name
 
 
 def test_the_report_rows_say_not_deployed_plainly(estate: Estate) -> None:
     rows = {r[0]: r for r in appliance_rows(estate)}
-    assert rows["dc1-anti-ddos"][5] == "**not deployed**"
+    assert rows["dc1-anti-ddos"][5] == "dc1-waf"  # nftables in front of the WAF
+    assert rows["dr-anti-ddos"][5] == "**not deployed**"  # region B has no WAF host
     assert rows["dc1-behaviour-audit"][3] == "**no flow names it**"
     assert rows["dc1-db-audit"][3] == "observes management-to-extranet"
     assert rows["dc1-waf"][3] == "in chain of public-web-ingress"

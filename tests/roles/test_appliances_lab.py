@@ -163,6 +163,80 @@ def test_waf_blocks_sqli_passes_normal(lab: Any, waf_host: Any, probe: Any) -> N
     assert "942100" in audit or "SQL Injection" in audit  # CRS libinjection SQLi rule
 
 
+# ------------------------------------------------------------------ anti-DDoS
+
+# A connection flood from the probe: threads fetching the page as fast as they can, with
+# short timeouts, bounded by a request count and a deadline (it stops by itself).
+FLOOD = """import sys, threading, time, urllib.request
+url, seconds, cap = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+ok = fail = 0
+lock = threading.Lock()
+end = time.monotonic() + seconds
+def worker():
+    global ok, fail
+    while time.monotonic() < end:
+        with lock:
+            if ok + fail >= cap:
+                return
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            r = 1
+        except Exception:
+            r = 0
+        with lock:
+            ok, fail = ok + r, fail + (1 - r)
+threads = [threading.Thread(target=worker) for _ in range(40)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(ok, fail)
+"""
+
+
+def test_anti_ddos_limits_a_flood_while_another_client_is_served(lab: Any, waf_host: Any,
+                                                                 probe: Any) -> None:
+    """The probe floods the WAF's HTTP port (bounded: 6 s, 4000 requests); the fabric's
+    internet-zone tool address, a second client, fetches a page every 0.3 s meanwhile."""
+    import threading
+    import urllib.request
+
+    from roles.anti_ddos import TABLE
+
+    url = f"http://{waf_host.address}/"
+    run(lab, waf_host.name, f"nft delete element inet {TABLE} offenders {{ {probe.address} }}")
+    good = {"ok": 0, "fail": 0}
+
+    def well_behaved() -> None:
+        end = time.monotonic() + 8
+        while time.monotonic() < end:
+            try:
+                urllib.request.urlopen(url, timeout=3).read()
+                good["ok"] += 1
+            except Exception:
+                good["fail"] += 1
+            time.sleep(0.3)
+
+    client = threading.Thread(target=well_behaved)
+    client.start()
+    try:
+        res = run(lab, probe.name, f"python3 -c {shlex.quote(FLOOD)} {url} 6 4000", timeout=60)
+        client.join()
+        flood_ok, flood_fail = map(int, res.stdout.split())
+        counters = ok(lab, waf_host.name, f"nft list counters table inet {TABLE}")
+        offenders = ok(lab, waf_host.name, f"nft list set inet {TABLE} offenders")
+        print(f"\nanti-DDoS {waf_host.name}: flood {flood_ok} served / {flood_fail} refused "
+              f"of {flood_ok + flood_fail}; well-behaved client {good['ok']} served / "
+              f"{good['fail']} failed")
+        assert probe.address in offenders  # the flooder became an offender...
+        assert flood_fail > flood_ok  # ...and most of its flood went unanswered
+        assert re.search(r"connection_rate_exceeded \{\s+packets [1-9]", counters), counters
+        assert re.search(r"offenders_dropped \{\s+packets [1-9]", counters), counters
+        assert good["ok"] >= 20 and good["fail"] == 0  # the other client never noticed
+    finally:
+        client.join()
+        run(lab, waf_host.name, f"nft delete element inet {TABLE} offenders "
+                                f"{{ {probe.address} }}")
+
+
 # ------------------------------------------------------------------ ids
 
 
