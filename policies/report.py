@@ -161,39 +161,33 @@ def render_markdown(
         for row in v["images"]:
             w("| " + " | ".join(f"`{x}`" if i == 4 else x for i, x in enumerate(row)) + " |")
         w("")
-    if v["single_points"]:
-        w("## Single points of failure\n")
-        w("Components that run one replica on a site (as declared, or after a standby "
-          "tier's scale-down): no PodDisruptionBudget can keep them up through a node "
-          "drain, and losing their node stops them until rescheduled.\n")
-        w("| site | department | system | component | placement |")
-        w("|---|---|---|---|---|")
-        for row in v["single_points"]:
-            w("| " + " | ".join(row) + " |")
-        w("")
-    if v["appliances"]:
-        rows = v["appliances"]
-        missing = sum(1 for r in rows if r[5] == "**not deployed**")
-        w("## Security appliances\n")
-        w("Every appliance of `estate/appliances.yaml`: where it sits (derived from the flow "
-          "chains for inline appliances, from the flows it observes for passive ones), what "
-          "stands in for it, and the lab hosts on its site whose role deploys that stand-in. "
-          f"**{missing} of {len(rows)} are not deployed** in the lab.\n")
-        w("| appliance | kind | site | placement | stand-in | lab hosts |")
-        w("|---|---|---|---|---|---|")
-        for row in rows:
-            w("| " + " | ".join(row) + " |")
-        w("")
-    if v["baseline"]:
-        w("## Host baseline\n")
-        w("What `roles/baseline` applies to every host, each concern behind its flags "
-          "(secure default on), the policy and clause it answers, on how many hosts every "
-          "flag is on, and how the lab proves it — or why it cannot.\n")
-        w("| concern | flags | policy | clause | hosts | in the lab |")
-        w("|---|---|---|---|---|---|")
-        for row in v["baseline"]:
-            w("| " + " | ".join(row) + " |")
-        w("")
+    missing = sum(1 for r in v["appliances"] if r[5] == "**not deployed**")
+    for title, intro, header, rows in (
+        ("Single points of failure",
+         "Components that run one replica on a site (as declared, or after a standby "
+         "tier's scale-down): no PodDisruptionBudget can keep them up through a node "
+         "drain, and losing their node stops them until rescheduled.",
+         ("site", "department", "system", "component", "placement"), v["single_points"]),
+        ("Security appliances",
+         "Every appliance of `estate/appliances.yaml`: where it sits (derived from the flow "
+         "chains for inline appliances, from the flows it observes for passive ones), what "
+         "stands in for it, and the lab hosts on its site whose role deploys that stand-in. "
+         f"**{missing} of {len(v['appliances'])} are not deployed** in the lab.",
+         ("appliance", "kind", "site", "placement", "stand-in", "lab hosts"), v["appliances"]),
+        ("Host baseline",
+         "What `roles/baseline` applies to every host, each concern behind its flags "
+         "(secure default on), the policy and clause it answers, on how many hosts every "
+         "flag is on, and how the lab proves it — or why it cannot.",
+         ("concern", "flags", "policy", "clause", "hosts", "in the lab"), v["baseline"]),
+    ):
+        if rows:
+            w(f"## {title}\n")
+            w(f"{intro}\n")
+            w("| " + " | ".join(header) + " |")
+            w("|" + "---|" * len(header))
+            for row in rows:
+                w("| " + " | ".join(row) + " |")
+            w("")
     w("## Policies\n")
     for p in v["policies"]:
         w(f'<a id="{p.id}"></a>\n### `{p.id}` — {p.title}\n')

@@ -44,8 +44,18 @@ def test_report_writes_markdown_html_and_diagram(tmp_path: Path, capsys) -> None
     assert "| [`separation-of-duties`](#separation-of-duties) | mandatory |" in md
     assert "waived: crypto.yaml: channel ops-ssh" in md
     assert "![segmentation diagram](segmentation.svg)" in md
+    # what the lab really deploys, and what it cannot show, stated plainly
+    assert "## Security appliances" in md
+    assert ("| dc1-ips | ips | region-a-dc1 | in chain of egov-wan-ingress, "
+            "dedicated-to-extranet |") in md and "| **not deployed** |" in md
+    assert "| dc1-anti-ddos | anti-ddos | region-a-dc1 | in chain of public-web-ingress |" in md
+    assert "## Host baseline" in md
+    # (only some policies are evaluated here: the row carries no status mark)
+    assert "| file integrity (AIDE) | `file_integrity` | `host-file-integrity` |" in md
+    assert "vendor signatures: **not verifiable in the lab**" in md
     html = (out / "compliance.html").read_text(encoding="utf-8")
     assert '<h3 id="crypto-sm">' in html and "赵敏 (security-admin)" in html
+    assert "<h2>Security appliances</h2>" in html and "<h2>Host baseline</h2>" in html
     svg = (out / "segmentation.svg").read_text(encoding="utf-8").replace("&#45;", "-")
     for flow in ("internet-to-extranet-ferry", "ops-access", "public-web-ingress"):
         assert flow in svg
