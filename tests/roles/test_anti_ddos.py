@@ -46,7 +46,7 @@ def test_secure_defaults_render_every_defence(data: anti_ddos.Data) -> None:
 
 @pytest.mark.parametrize(("flag", "gone"), [
     ("synproxy", ("synproxy", "notrack", "syn_proxied", "invalid_dropped", "prerouting",
-                  "SYNs are not tracked")),
+                  "SYNs are not tracked", "cookie handshake")),
     ("connection_rate", ("connection_rate",)),
     ("connection_limit", ("ct count over", "connection_limit_exceeded", "connection_count",
                           "type ipv4_addr; flags dynamic;")),
@@ -68,7 +68,10 @@ def test_only_the_protected_ports_on_the_ingress_leg(data: anti_ddos.Data) -> No
     assert f'iifname != "{data.ifname}" accept' in text
     rules = [line.strip() for line in text.splitlines()
              if line.rstrip().endswith((" drop", "tcp reset"))]
-    assert rules and all(line.startswith("tcp dport { 80, 443 }") for line in rules), rules
+    assert rules and all("tcp dport { 80, 443 }" in line for line in rules), rules
+    # new connections are metered where synproxy opens them (lo) or, without it, on the leg
+    assert all(f'iifname {{ "{data.ifname}", "lo" }}' in line for line in rules
+               if "ct state new" in line)
 
 
 def test_synproxy_needs_strict_tcp_tracking() -> None:
