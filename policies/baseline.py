@@ -22,7 +22,7 @@ from typing import Any
 from govcloud.model import Zone
 from policies import clauses as C
 from policies.core import Context, Enforcement, HostConfig, Policy, Violation
-from policies.hosts import RoleError, _hv, _no_hosts
+from policies.hosts import RoleError, _hv, _no_hosts, role_data
 
 # dev-sec os-hardening's floor for SHA-512 crypt rounds (a policy floor, not the role's
 # default: the role may ask for more)
@@ -46,12 +46,10 @@ def _on_baseline(pid: str, problems: Problems, evidence: Evidence
     def check(hosts: list[HostConfig], ctx: Context) -> Iterator[Violation]:
         yield from _no_hosts(pid, hosts)
         for h in hosts:
-            d = h.roles.get("baseline")
-            if d is None:
-                yield _hv(pid, h, "runs no baseline role: none of the host controls apply")
-                continue
-            if isinstance(d, RoleError):
-                yield _hv(pid, h, f"roles/baseline refuses its data: {d.message}")
+            d = role_data(pid, h, "baseline",
+                          "runs no baseline role: none of the host controls apply")
+            if isinstance(d, Violation):
+                yield d
                 continue
             found = problems(h, d, ctx)
             for msg in found:

@@ -75,6 +75,17 @@ def _hv(policy: str, h: HostConfig, msg: str) -> Violation:
     return Violation(policy, f"host:{h.name}", f"{h.name} ({h.group}, {h.site}): {msg}")
 
 
+def role_data(pid: str, h: HostConfig, role: str, absent: str) -> Any:
+    """The data ``roles.<role>`` derives for ``h``, or the violation saying why there is
+    none (``absent`` when the host has no such role data, or the role's own refusal)."""
+    d = h.roles.get(role)
+    if d is None:
+        return _hv(pid, h, absent)
+    if isinstance(d, RoleError):
+        return _hv(pid, h, f"roles/{role} refuses its data: {d.message}")
+    return d
+
+
 def _no_hosts(policy: str, hosts: list[HostConfig]) -> Iterator[Violation]:
     if not hosts:
         yield Violation(
@@ -107,12 +118,10 @@ def check_retention_hosts(hosts: list[HostConfig], ctx: Context) -> Iterator[Vio
     if hosts and not collectors:
         yield Violation(pid, "hosts", "no host runs the log_audit role: nothing keeps the records")
     for h in collectors:
-        d = h.roles.get("log_audit")
-        if d is None:
-            yield _hv(pid, h, "roles/log_audit is not in this checkout: its retention is unknown")
-            continue
-        if isinstance(d, RoleError):
-            yield _hv(pid, h, f"roles/log_audit refuses its data: {d.message}")
+        d = role_data(pid, h, "log_audit",
+                      "roles/log_audit is not in this checkout: its retention is unknown")
+        if isinstance(d, Violation):
+            yield d
             continue
         if not getattr(d, "retention", False):
             yield _hv(pid, h, "roles/log_audit retention is switched off (Data.retention)")
