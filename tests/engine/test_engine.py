@@ -284,6 +284,15 @@ def _changed_estate(root: Path) -> Path:
     removable = [f for f in fdata["flows"] if f["id"] == "management-to-internet"]
     fdata["flows"].remove(removable[0])
     flows.write_text(yaml.safe_dump(fdata, allow_unicode=True, sort_keys=False))
+    # the IDS observed that flow: it watches the public ingress instead, so the estate
+    # stays valid (appliance-observes) and only the Kubernetes side changes
+    apps = dst / "appliances.yaml"
+    adata = yaml.safe_load(apps.read_text())
+    for a in adata["appliances"]:
+        if "observes" in a:
+            a["observes"] = ["public-web-ingress" if f == removable[0]["id"] else f
+                             for f in a["observes"]]
+    apps.write_text(yaml.safe_dump(adata, allow_unicode=True, sort_keys=False))
     return dst
 
 
