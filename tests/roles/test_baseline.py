@@ -135,6 +135,11 @@ sha() { sha256sum "$1" 2>/dev/null | cut -c1-64; }
 echo "issue	$(sha /etc/issue)"
 echo "issue_net	$(sha /etc/issue.net)"
 echo "sshd_banner	$(sshd -T 2>/dev/null | awk '$1 == "banner" {print $2}')"
+keys='kexalgorithms|ciphers|macs|hostkeyalgorithms|maxauthtries|maxsessions|loglevel'
+keys="$keys|passwordauthentication|allowtcpforwarding"
+sshd -T 2>/dev/null | awk -v k="^($keys)$" '$1 ~ k {print "sshd_" $1 "\t" $2}'
+echo "pwquality	$(grep -c '^minlen = 12$' /etc/security/pwquality.conf)"
+echo "faillock	$(grep -c 'pam_faillock.so preauth' /etc/pam.d/common-auth)"
 aide --config=/etc/aide/govcloud.conf --check >/tmp/aide-first.txt 2>&1; echo "aide_rc	$?"
 echo "aide_changes	$(grep -E '^[fdl].*: /' /tmp/aide-first.txt | head -5 | tr '\n' ' ')"
 echo "integrity_timer	$(systemctl is-enabled govcloud-integrity-check.timer)"
@@ -194,6 +199,30 @@ def test_every_host_is_clean_against_its_integrity_baseline(facts):
     assert not bad, f"AIDE reports changes right after the deploy: {bad}"
     assert not _bad(facts, "integrity_timer", lambda v: v == "enabled")
     assert not _bad(facts, "debsums", lambda v: v == "install ok installed")
+
+
+@pytest.mark.lab_first
+def test_every_host_runs_sshd_and_identity_controls_from_the_model(lab, facts):
+    """The SAMPLE hosts above are checked in depth; here every host, from one read."""
+    from govcloud.model import load_estate
+    from roles import baseline
+
+    estate = load_estate()
+    bad = {}
+    for name, f in facts.items():
+        d = baseline.data_for(estate, lab.topology.host(name))
+        want = {"sshd_kexalgorithms": ",".join(d.ssh_kex),
+                "sshd_ciphers": ",".join(d.ssh_ciphers), "sshd_macs": ",".join(d.ssh_macs),
+                "sshd_hostkeyalgorithms": ",".join(d.ssh_host_key_algorithms),
+                "sshd_maxauthtries": str(d.ssh_max_auth_tries),
+                "sshd_maxsessions": str(d.ssh_max_sessions), "sshd_loglevel": "VERBOSE",
+                "sshd_passwordauthentication": "no", "pwquality": "1", "faillock": "1"}
+        if d.ssh_no_forwarding:
+            want["sshd_allowtcpforwarding"] = "no"
+        diff = {k: (f.get(k), v) for k, v in want.items() if f.get(k) != v}
+        if diff:
+            bad[name] = diff
+    assert not bad, bad
 
 
 @pytest.mark.lab_first
