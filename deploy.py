@@ -26,9 +26,9 @@ from govcloud.lab.inventory import role_module
 _only = {r for r in os.environ.get("GOVCLOUD_ROLES", "").split(",") if r}
 _mine = list(host.data.govcloud["roles"])
 
-ORDER = ("baseline", "firewall", "anti_ddos", "dns", "log_audit", "waf", "ids", "loadbalancer",
-         "gatekeeper", "bastion", "etcd", "postgres", "patroni", "db_audit", "pgbackrest",
-         "app")
+ORDER = ("baseline", "firewall", "anti_ddos", "dns", "log_audit", "waf", "ids", "ips",
+         "loadbalancer", "gatekeeper", "bastion", "etcd", "postgres", "patroni", "db_audit",
+         "pgbackrest", "app")
 _unknown = [r for r in _mine if r not in ORDER]
 if _unknown:
     raise SystemExit(f"deploy.py: role(s) {_unknown} have no place in ORDER; add them there")
@@ -48,6 +48,7 @@ _apply("dns")
 _apply("log_audit")
 _apply("waf")
 _apply("ids")
+_apply("ips")
 _apply("loadbalancer")
 _apply("gatekeeper")
 _apply("bastion")

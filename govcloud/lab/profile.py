@@ -27,6 +27,7 @@ RESERVED_ROLES = (
     "firewall",
     "dns",
     "waf",
+    "ips",
     "loadbalancer",
     "gatekeeper",
     "bastion",
@@ -47,6 +48,7 @@ Function = str
 ROLE_APPLIANCE: dict[str, ApplianceKind] = {
     "firewall": ApplianceKind.FIREWALL,
     "waf": ApplianceKind.WAF,
+    "ips": ApplianceKind.IPS,
     "ids": ApplianceKind.IDS,
     "loadbalancer": ApplianceKind.LOAD_BALANCER,
     "gatekeeper": ApplianceKind.GATEKEEPER,

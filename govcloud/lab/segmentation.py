@@ -113,15 +113,23 @@ def pairs(topo: Topology, from_site: SiteName | str) -> list[Pair]:
     return out
 
 
-def expected(estate: Estate, todo: list[Pair]) -> dict[Pair, set[int]]:
-    from roles.firewall import allowed
+def expected(estate: Estate, todo: list[Pair], topo: Topology | None = None
+             ) -> dict[Pair, set[int]]:
+    """TCP ports each pair should find open: the routers' rules, narrowed (with ``topo``)
+    to the inline proxy's hosts for flows that must pass one (roles.firewall)."""
+    from roles.firewall import matrix_rules
 
-    matrix = allowed(estate)
+    rules = matrix_rules(estate, topo)
     ports = set(probe_ports(estate))
-    return {
-        p: {port for proto, port in matrix.get(p.zones, set()) if proto == "tcp"} & ports
-        for p in todo
-    }
+    out: dict[Pair, set[int]] = {}
+    for p in todo:
+        src, dst = (str(z) for z in p.zones)
+        dst_ips = {leg.ip for leg in p.destination.legs}
+        out[p] = {port for r in rules if r.protocol == "tcp" and (r.source, r.destination)
+                  == (src, dst) and (r.destination_addresses is None
+                                     or dst_ips & set(r.destination_addresses))
+                  for port in r.ports} & ports
+    return out
 
 
 def observe(lab: Lab, todo: list[Pair], ports: list[int],

@@ -6,6 +6,12 @@ replies (conntrack). Drops are counted and logged with a prefix, so a reviewer c
 what was refused. The ruleset is validated with ``nft -c`` before it is loaded, and it
 owns only its own table (``inet govcloud``): other tables on the host are left alone.
 
+A flow whose chain names an inline proxy appliance (``ips``: it must evaluate every
+request) is admitted only to the addresses of the lab hosts that run that appliance's
+role, not to the whole destination zone, so nothing behind it is reachable around it
+(:func:`inline_destinations`). With no such host the flow is not admitted at all: an IPS
+that is not deployed fails closed.
+
 Ferry flows (网闸摆渡, ``mode: ferry``) are not opened on the router: the gatekeeper has
 a leg in both zones and carries them itself, so a direct session between the internet
 and extranet zones stays impossible through the firewall — the standards' rule.
@@ -37,6 +43,8 @@ class Rule(BaseModel):
     destination: str
     protocol: str  # tcp | udp | icmp
     ports: list[int]
+    # set for flows that must pass an inline proxy: only these addresses, not the zone
+    destination_addresses: list[str] | None = None
 
 
 class Data(BaseModel):
@@ -49,8 +57,33 @@ class Data(BaseModel):
     log_prefix: str = LOG_PREFIX
 
 
-def matrix_rules(estate: Estate) -> list[Rule]:
-    """Forwarding rules for every interactive zone-to-zone flow (both ways if bidirectional)."""
+#: appliance kinds that terminate the flow's connections (a proxy): the firewall admits
+#: their flows only to the hosts that carry them
+INLINE_PROXY_KINDS = (ApplianceKind.IPS,)
+
+
+def inline_destinations(estate: Estate, topo: Any) -> dict[str, list[str]]:
+    """Flow id -> the addresses it may reach: for each zone flow whose chain names an
+    inline proxy kind, the destination-zone legs of the lab hosts whose roles stand in for
+    that kind (every site). An empty list means none is deployed: nothing is admitted."""
+    from govcloud.lab.profile import ROLE_APPLIANCE
+
+    out: dict[str, list[str]] = {}
+    for flow in estate.zone_flows():
+        kinds = [k for k in flow.chain if k in INLINE_PROXY_KINDS]
+        if not kinds:
+            continue
+        roles = {r for r, k in ROLE_APPLIANCE.items() if k in kinds}
+        out[flow.id] = [leg.ip for h in topo.hosts if roles & set(h.roles)
+                        for leg in h.legs if str(leg.zone) == str(flow.destination)]
+    return out
+
+
+def matrix_rules(estate: Estate, topo: Any = None) -> list[Rule]:
+    """Forwarding rules for every interactive zone-to-zone flow (both ways if bidirectional).
+
+    With the lab ``topo``, flows that must pass an inline proxy are narrowed to its hosts."""
+    only = inline_destinations(estate, topo) if topo is not None else {}
     out: list[Rule] = []
     for flow in estate.zone_flows():
         if flow.mode == FlowMode.FERRY:
@@ -63,7 +96,8 @@ def matrix_rules(estate: Estate) -> list[Rule]:
                 ports = sorted({p.port for p in flow.ports if p.protocol == proto and p.port})
                 if ports or any(p.protocol == proto and not p.port for p in flow.ports):
                     out.append(Rule(flow=flow.id, source=str(src), destination=str(dst),
-                                    protocol=proto.value, ports=ports))
+                                    protocol=proto.value, ports=ports,
+                                    destination_addresses=only.get(flow.id)))
     return out
 
 
@@ -78,7 +112,7 @@ def allowed(estate: Estate) -> dict[tuple[Zone, Zone], set[tuple[str, int]]]:
 
 def data_for(estate: Estate, host: Any) -> Data:
     zones = {str(z.name): sorted(z.cidrs.values()) for z in estate.zones}
-    return Data(zones=zones, rules=matrix_rules(estate))
+    return Data(zones=zones, rules=matrix_rules(estate, getattr(host, "topology", None)))
 
 
 def set_name(zone: str) -> str:

@@ -14,7 +14,7 @@ def test_zone_matrix_matches_the_model(lab, estate, capsys):
     topo = lab.topology
     todo = pairs(topo, "region-a-dc1")
     ports = probe_ports(estate)
-    want = expected(estate, todo)
+    want = expected(estate, todo, topo)
     got = observe(lab, todo, ports)
     with capsys.disabled():
         print(f"\nsegmentation matrix (TCP ports {ports}; ferry flows ride the gatekeeper, "

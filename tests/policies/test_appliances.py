@@ -39,14 +39,15 @@ def test_each_deployed_appliance_names_its_lab_hosts(estate: Estate) -> None:
     # the log hosts run the bastion role as protected targets: they are not the bastion
     assert by_name["dc1-bastion"].hosts == ("dc1-bastion",)
     assert by_name["dr-waf"].hosts == ()  # region B has no WAF host in the lab
+    assert by_name["dc1-ips"].hosts == ("dc1-ips",)
+    assert by_name["dr-ips"].hosts == ()  # nor an IPS host
 
 
 def test_no_silent_promise(estate: Estate) -> None:
     """An appliance kind no role stands in for says so in its stand_in text; a deployed
     kind's text does not claim it is missing."""
     missing = set(undeployed_kinds())
-    assert missing == {ApplianceKind.IPS, ApplianceKind.BEHAVIOUR_AUDIT,
-                       ApplianceKind.VPN_GATEWAY}
+    assert missing == {ApplianceKind.BEHAVIOUR_AUDIT, ApplianceKind.VPN_GATEWAY}
     for a in estate.appliances:
         assert a.stand_in.startswith("not deployed") == (a.kind in missing), a.name
 

@@ -163,6 +163,122 @@ def test_waf_blocks_sqli_passes_normal(lab: Any, waf_host: Any, probe: Any) -> N
     assert "942100" in audit or "SQL Injection" in audit  # CRS libinjection SQLi rule
 
 
+# ------------------------------------------------------------------ IPS (inline)
+
+# One request: prints "<status> <tls cipher or -> <milliseconds>". HTTPS verifies the IPS's
+# certificate against the copy given (pinned; the lab has no CA for it).
+IPS_REQUEST = """import ssl, sys, time, urllib.request, urllib.error
+url = sys.argv[1]
+ctx = None
+if url.startswith("https:"):
+    ctx = ssl.create_default_context(cafile=sys.argv[2])
+    ctx.check_hostname = False
+t0 = time.monotonic()
+try:
+    r = urllib.request.urlopen(url, timeout=5, context=ctx)
+    code = r.status
+    sock = r.fp.raw._sock
+    cipher = sock.cipher()[0] if hasattr(sock, "cipher") else "-"
+except urllib.error.HTTPError as e:
+    code, cipher = e.code, "-"
+except Exception as e:
+    print("ERR", type(e).__name__, e)
+    raise SystemExit(0)
+print(code, cipher, round((time.monotonic() - t0) * 1000, 1))
+"""
+
+
+@pytest.fixture(scope="module")
+def ips_host(lab: Any) -> Any:
+    return only(lab.topology.with_role("ips", "region-a-dc1"))
+
+
+@pytest.fixture(scope="module")
+def dedicated_client(lab: Any) -> Any:
+    """A host of the dedicated zone (a department's network side) on region-a-dc1."""
+    from govcloud.model import Zone
+
+    return only([h for h in lab.topology.hosts_on("region-a-dc1") if h.zone == Zone.DEDICATED])
+
+
+def ips_request(lab: Any, client: Any, url: str, cafile: str = "") -> list[str]:
+    out = run(lab, client.name, f"python3 -c {shlex.quote(IPS_REQUEST)} "
+                                f"{shlex.quote(url)} {cafile}", timeout=30).stdout.split()
+    assert out and out[0] != "ERR", f"{client.name} -> {url}: {' '.join(out)}"
+    return out
+
+
+def test_ips_state(infra: Callable[[str], Any], ips_host: Any) -> None:
+    h = infra(ips_host.name)
+    for pkg in ("nginx", "libnginx-mod-http-modsecurity", "modsecurity-crs"):
+        assert h.package(pkg).is_installed
+    assert h.service("nginx").is_running and h.service("nginx").is_enabled
+    for port in (443, 8080):
+        assert h.socket(f"tcp://{ips_host.address}:{port}").is_listening
+    assert h.file("/etc/nginx/modsecurity/govcloud-main.conf").contains("^SecRuleEngine On$")
+    key = h.file("/etc/nginx/govcloud-ips/key.pem")
+    assert key.mode == 0o600 and key.user == "root"
+
+
+def test_ips_blocks_an_attack_inline_and_logs_it(lab: Any, ips_host: Any,
+                                                dedicated_client: Any,
+                                                collector: Any) -> None:
+    """From the dedicated zone: clean requests pass to the API behind the IPS (HTTP 8080,
+    HTTPS 443 with the crypto profile's suite); SQL injection is refused with 403 by the
+    IPS itself and the refusal reaches the log-audit host."""
+    cert = ok(lab, ips_host.name, "cat /etc/nginx/govcloud-ips/cert.pem")
+    lab.exec_on(dedicated_client.name, "cat > /run/govcloud-ips-cert.pem", input=cert,
+                check=True)
+    ca = "/run/govcloud-ips-cert.pem"
+    plain, tls = f"http://{ips_host.address}:8080", f"https://{ips_host.address}"
+    marker = f"ipsprobe{uuid.uuid4().hex[:10]}"
+    attack = f"/tickets/{marker}?id=1%27%20OR%20%271%27=%271"
+    clean_http = ips_request(lab, dedicated_client, plain + "/health")
+    clean_tls = ips_request(lab, dedicated_client, tls + "/health", ca)
+    bad_http = ips_request(lab, dedicated_client, plain + attack)
+    bad_tls = ips_request(lab, dedicated_client, tls + attack + "tls", ca)
+    print(f"\nIPS {ips_host.name} from {dedicated_client.name}: clean http {clean_http}, "
+          f"clean https {clean_tls}, sqli http {bad_http}, sqli https {bad_tls} "
+          "(status, cipher, ms)")
+    assert clean_http[0] == "200" and clean_tls[0] == "200"
+    assert clean_tls[1] == "TLS_AES_256_GCM_SHA384"  # estate/crypto.yaml
+    assert bad_http[0] == "403" and bad_tls[0] == "403"
+    # refused by the IPS itself: the load balancer behind it logs a clean request that
+    # passed (any status but 403) and never the attack
+    passed = f"ipsclean{uuid.uuid4().hex[:10]}"
+    assert ips_request(lab, dedicated_client, f"{plain}/tickets/{passed}")[0] != "403"
+    lbs = [h.name for h in lab.topology.with_role("loadbalancer", "region-a-dc1")]
+
+    def lb_log(pattern: str) -> str:
+        return "".join(run(lab, lb, f"grep -h {pattern} /var/log/haproxy.log").stdout
+                       for lb in lbs)
+
+    assert wait_for(lambda: passed in lb_log(passed), 10, 0.5) is not None, lbs
+    assert marker not in lb_log(marker)
+    took = wait_for(lambda: run(lab, collector.name, f"grep -rl {marker} "
+                                f"/var/log/remote/{ips_host.name}/").returncode == 0, 30, 0.5)
+    assert took is not None, f"the IPS refusal did not reach {collector.name}"
+    line = ok(lab, collector.name, f"grep -rh {marker} /var/log/remote/{ips_host.name}/")
+    assert "govcloud_ips" in line and "Access denied with code 403" in line
+    print(f"IPS refusal logged on {collector.name} after {took:.1f}s")
+
+
+def test_the_api_is_unreachable_around_the_ips(lab: Any, dedicated_client: Any,
+                                               ips_host: Any) -> None:
+    """The router admits dedicated -> extranet only to the IPS: the app hosts and the
+    load balancer's VIP do not answer the dedicated zone directly (dropped, not refused)."""
+    from govcloud.lab.segmentation import CONNECTOR
+
+    hotline = next(s for s in lab.topology.services if s.name == "hotline")
+    targets = [[h.address, 8080] for h in lab.topology.with_role("app", "region-a-dc1")]
+    targets += [[hotline.vips["region-a-dc1"], 8080], [ips_host.address, 8080]]
+    res = lab.exec_on(dedicated_client.name, ["/usr/bin/python3", "-c", CONNECTOR,
+                                              json.dumps(targets), "2"], check=True)
+    got = json.loads(res.stdout)
+    print(f"\n{dedicated_client.name} -> {targets}: {got}")
+    assert got == ["timeout"] * (len(targets) - 1) + ["open"]
+
+
 # ------------------------------------------------------------------ anti-DDoS
 
 # A connection flood from the probe: threads fetching the page as fast as they can, with
