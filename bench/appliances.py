@@ -1,6 +1,8 @@
 """Figures for the security appliances on a running lab (``GOVCLOUD_LAB_NAME``).
 
-Prints, for region-a-dc1: WAF status codes (normal / SQL injection / XSS), seconds from
+Prints, for region-a-dc1: WAF status codes (normal / SQL injection / XSS), the inline
+IPS's latency (clean requests and refused attacks from the dedicated zone, beside the same
+request sent to the load balancer without the IPS), seconds from
 the first failed SSH login to the fail2ban ban, seconds for a file to cross the
 gatekeeper, seconds for a log line to reach the log-audit host, and seconds for the
 hotline VIP to move when the master's keepalived stops (and to come back).
@@ -17,6 +19,17 @@ import time
 import uuid
 from collections.abc import Callable
 
+# N requests to one URL, one connection each: prints the statuses seen and the median ms
+TIMED = ("import statistics, sys, time, urllib.request, urllib.error\n"
+         "url, n, codes, ms = sys.argv[1], int(sys.argv[2]), set(), []\n"
+         "for _ in range(n):\n"
+         "    t0 = time.monotonic()\n"
+         "    try:\n"
+         "        codes.add(urllib.request.urlopen(url, timeout=5).status)\n"
+         "    except urllib.error.HTTPError as e:\n"
+         "        codes.add(e.code)\n"
+         "    ms.append((time.monotonic() - t0) * 1000)\n"
+         "print(','.join(map(str, sorted(codes))), round(statistics.median(ms), 2))\n")
 HTTP = ("import sys, urllib.request, urllib.error\ntry:\n"
         "    print(urllib.request.urlopen(sys.argv[1], timeout=5).status)\n"
         "except urllib.error.HTTPError as e:\n    print(e.code)\n"
@@ -69,6 +82,24 @@ def main() -> int:
           f"{banned:.1f}s; http from attacker while banned: {http(probe.name, base)}")
     sh(waf.name, f"fail2ban-client unban {probe.address}")
 
+    ips = topo.with_role("ips", site)[0]
+    client = next(h for h in topo.hosts_on(site) if str(h.zone) == "dedicated")
+    vip = topo.service("hotline").vips[site]
+    n = 50
+
+    def timed(host: str, url: str) -> tuple[str, float]:
+        codes, median = sh(host, f"python3 -c {shlex.quote(TIMED)} {shlex.quote(url)} {n}"
+                           ).split()
+        return codes, float(median)
+
+    clean = timed(client.name, f"http://{ips.address}:8080/health")
+    blocked = timed(client.name, f"http://{ips.address}:8080/tickets/x?id=1%27%20OR%20"
+                                 "%271%27=%271")
+    direct = timed(ips.name, f"http://{vip}:8080/health")  # the peer: no IPS in the path
+    print(f"ips {ips.name} (n={n} each, median): clean {clean[1]} ms [{clean[0]}], attack "
+          f"refused in {blocked[1]} ms [{blocked[0]}]; the load balancer without the IPS "
+          f"{direct[1]} ms [{direct[0]}]; IPS path / direct = {clean[1] / direct[1]:.2f}")
+
     gk = topo.with_role("gatekeeper", site)[0]
     app = topo.with_role("app", site)[0]
     for h in (probe.name, app.name):
@@ -90,7 +121,6 @@ def main() -> int:
     print(f"log audit: {app.name} -> {log.name} in {took if took is None else round(took, 2)}s")
 
     master, backup = topo.with_role("loadbalancer", site)[:2]
-    vip = topo.service("hotline").vips[master.site]
 
     def holds(h: str) -> bool:
         return f" {vip}/" in sh(h, "ip -4 -o addr show")

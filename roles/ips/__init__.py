@@ -181,13 +181,15 @@ def apply(data: Data | None = None) -> None:
                               present=False))
     if d.tls and any(li.tls for li in d.listeners):
         files.directory(name="TLS dir (root only)", path=TLS_DIR, mode="700")
-        if not host.get_fact(File, path=TLS_KEY):
-            # generated here, once: the private key is never in the repo or an inventory
-            changed.append(server.shell(
-                name="TLS key + self-signed certificate (rsa-2048)",
-                commands=[f"openssl req -x509 -newkey rsa:2048 -nodes -days 825 "
-                          f"-subj '/CN={d.hostname}' -keyout {TLS_KEY} -out {TLS_CERT}",
-                          f"chmod 600 {TLS_KEY}"]))
+        # generated here, once: the private key is never in the repo or an inventory. The
+        # operation is always planned and decides when it runs, so every deploy plans
+        # the same operations
+        changed.append(server.shell(
+            name="TLS key + self-signed certificate (rsa-2048)",
+            commands=[f"openssl req -x509 -newkey rsa:2048 -nodes -days 825 "
+                      f"-subj '/CN={d.hostname}' -keyout {TLS_KEY} -out {TLS_CERT}",
+                      f"chmod 600 {TLS_KEY}"],
+            _if=lambda: not host.get_fact(File, path=TLS_KEY)))
     changed.append(files.put(name="nginx site: IPS in front of the load balancer",
                              src=StringIO(render("ips-site.conf.j2", d)), dest=SITE_FILE,
                              mode="644"))
