@@ -26,9 +26,9 @@ from govcloud.lab.inventory import role_module
 _only = {r for r in os.environ.get("GOVCLOUD_ROLES", "").split(",") if r}
 _mine = list(host.data.govcloud["roles"])
 
-ORDER = ("baseline", "firewall", "anti_ddos", "dns", "log_audit", "waf", "ids", "ips",
-         "loadbalancer", "gatekeeper", "bastion", "etcd", "postgres", "patroni", "db_audit",
-         "pgbackrest", "app")
+ORDER = ("baseline", "firewall", "anti_ddos", "dns", "log_audit", "monitoring", "waf", "ids",
+         "ips", "loadbalancer", "gatekeeper", "bastion", "etcd", "postgres", "patroni",
+         "db_audit", "pg_exporter", "pgbackrest", "app")
 _unknown = [r for r in _mine if r not in ORDER]
 if _unknown:
     raise SystemExit(f"deploy.py: role(s) {_unknown} have no place in ORDER; add them there")
@@ -46,6 +46,7 @@ _apply("firewall")
 _apply("anti_ddos")
 _apply("dns")
 _apply("log_audit")
+_apply("monitoring")
 _apply("waf")
 _apply("ids")
 _apply("ips")
@@ -56,6 +57,7 @@ _apply("etcd")
 _apply("postgres")
 _apply("patroni")
 _apply("db_audit")
+_apply("pg_exporter")
 _apply("pgbackrest")
 _apply("app")
 

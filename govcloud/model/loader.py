@@ -243,6 +243,7 @@ def load_estate(root: Path | str | None = None) -> Estate:
         anti_ddos=appliances.anti_ddos,
         editions=tiers.editions,
         tiers=tiers.tiers,
+        peak_load=tiers.peak_load,
         departments=departments,
         operators=operators.operators,
         workloads=workloads,

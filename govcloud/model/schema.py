@@ -387,9 +387,24 @@ class Edition(Strict):
     levels: list[LevelDef] = []
 
 
+class BatchLoad(Strict):
+    """A bulk write (tax / social-security month-end batch): one multi-hundred-MB insert."""
+
+    megabytes: int = Field(ge=1, le=4096, description="table data written by the batch")
+    max_seconds: int = Field(ge=1, le=900, description="the batch stops by itself after this")
+
+
+class PeakLoad(Strict):
+    """The month-end peak the lab is loaded with to watch the off-site link fall behind
+    (lab only, bounded in size and time)."""
+
+    batch: BatchLoad
+
+
 class DrTiersFile(Strict):
     editions: list[Edition]
     tiers: list[TierDef]
+    peak_load: PeakLoad | None = None
 
 
 # --------------------------------------------------------------------------- departments
@@ -715,6 +730,7 @@ class Estate(Strict):
     anti_ddos: AntiDdos
     editions: list[Edition]
     tiers: list[TierDef]
+    peak_load: PeakLoad | None = Field(default=None, description="dr-tiers.yaml peak_load")
     departments: list[Department]
     operators: list[Operator]
     workloads: WorkloadsFile

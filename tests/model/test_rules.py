@@ -422,6 +422,11 @@ CASES = {
         "chain-passive-appliance", FLOWS, flow("management-to-extranet", "chain", 2),
         "flow management-to-extranet names db-audit in its chain, but a db-audit is passive",
     ),
+    "peak-load-not-a-number": _bad(
+        set_("dr-tiers.yaml", ("peak_load", "batch", "megabytes"), "lots"),
+        "schema", "dr-tiers.yaml", ("peak_load", "batch", "megabytes"),
+        "Input should be a valid integer",
+    ),
     # ---- host baseline sources and banner (cloud.yaml)
     "mirror-outside-cloud": _bad(
         set_("cloud.yaml", ("mirrors", "debian_security"), "http://security.debian.org/debian-security"),
