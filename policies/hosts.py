@@ -238,6 +238,53 @@ def _collection_flow(ctx: Context, h: HostConfig, c: HostConfig) -> bool:
     )
 
 
+# ---------------------------------------------------------------- offsite-lag-monitored
+
+
+def check_lag_monitoring(hosts: list[HostConfig], ctx: Context) -> Iterator[Violation]:
+    """Every database host is scraped and every monitoring host alerts at the DR tier's
+    offsite RPO: a lag the link cannot carry is seen before a region is lost."""
+    from govcloud import datatier
+
+    pid = "offsite-lag-monitored"
+    yield from _no_hosts(pid, hosts)
+    members = [h for h in hosts if h.has_role("patroni")]
+    if not members:
+        return
+    tier = ctx.estate.tier(datatier.hotline(ctx.estate).dr_tier)
+    for h in members:
+        d = role_data(pid, h, "pg_exporter", "runs no roles/pg_exporter: its replication "
+                      "lag is not published")
+        if isinstance(d, Violation):
+            yield d
+        elif not d.postgres_exporter:
+            yield _hv(pid, h, "roles/pg_exporter postgres_exporter is switched off")
+        else:
+            ctx.saw(f"{h.name}: lag published")
+    monitors = [h for h in hosts if h.has_role("monitoring")]
+    if not monitors:
+        yield Violation(pid, "hosts", "no host runs roles/monitoring: the off-site "
+                        "replication lag is watched by nobody")
+    want = {h.address: h.name for h in members}
+    for m in monitors:
+        d = role_data(pid, m, "monitoring", "has no roles/monitoring data")
+        if isinstance(d, Violation):
+            yield d
+            continue
+        if not d.alerts:
+            yield _hv(pid, m, "roles/monitoring alerts are switched off")
+        if d.offsite_rpo_seconds != tier.offsite_rpo_seconds:
+            yield _hv(pid, m, f"alerts at {d.offsite_rpo_seconds} s of off-site lag; tier "
+                      f"{tier.name} offsite_rpo_seconds is {tier.offsite_rpo_seconds}")
+        missing = sorted(n for a, n in want.items()
+                         if a not in {t.address for t in d.targets})
+        if missing:
+            yield _hv(pid, m, f"does not scrape {', '.join(missing)}")
+        else:
+            ctx.saw(f"{m.name}: scrapes {len(want)} database hosts, alerts above "
+                    f"{d.offsite_rpo_seconds} s")
+
+
 POLICIES = [
     Policy(
         id="audit-retention",
@@ -275,5 +322,18 @@ POLICIES = [
             "matrix allows."
         ),
         on_hosts=check_forwarding,
+    ),
+    Policy(
+        id="offsite-lag-monitored",
+        title="Off-site replication lag is monitored and alerted at the tier's RPO",
+        clauses=(C.CENTRAL_MGMT_C,),
+        enforcement=Enforcement.MANDATORY,
+        rationale=(
+            "At a month-end peak the inter-region link can fall behind; a region loss at "
+            "that moment loses more than the tier allows. Every database host publishes its "
+            "replication lag and every monitoring host alerts above offsite_rpo_seconds, so "
+            "it is seen before a disaster, not measured after one."
+        ),
+        on_hosts=check_lag_monitoring,
     ),
 ]

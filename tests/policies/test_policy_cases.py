@@ -136,6 +136,28 @@ def _baseline_host(**changes: Any) -> Build:
     return build
 
 
+def _monitored(**changes: Any) -> Build:
+    """dc1-log's monitoring data and dc1-pg's exporter data as the roles derive them."""
+
+    def build(e: Estate) -> dict[str, Any]:
+        from govcloud.lab import build_topology
+        from govcloud.lab.profile import load_profile
+        from roles import monitoring, pg_exporter
+
+        topo = build_topology(e, load_profile(e))
+        log, pg = topo.host("dc1-log"), topo.host("dc1-pg")
+        mon = monitoring.data_for(e, log).model_copy(update=changes)
+        mon = mon.model_copy(update={"targets": [t for t in mon.targets if t.name == pg.name]})
+        return {"hosts": [
+            host(log.name, "log", {"monitoring": mon}, zone="security-management",
+                 address=log.address),
+            host(pg.name, "pg", {"patroni": role_data(), "pg_exporter":
+                                 pg_exporter.data_for(e, pg)}, address=pg.address),
+        ]}
+
+    return build
+
+
 def _log_hosts(targets: list[str]) -> Build:
     collector = host(
         "dc1-log",
@@ -404,6 +426,11 @@ CASES: dict[str, tuple[Build, Build, str]] = {
         _baseline_host(),
         _baseline_host(banner_en="Welcome to the server"),
         "the login banner is not cloud.yaml's login_banner text",
+    ),
+    "offsite-lag-monitored": (
+        _monitored(),
+        _monitored(offsite_rpo_seconds=60),
+        "alerts at 60 s of off-site lag; tier dual-active offsite_rpo_seconds is 5",
     ),
     "log-forwarding": (
         _log_hosts(["10.15.0.11"]),
