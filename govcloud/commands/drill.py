@@ -30,6 +30,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="do not bring the lab to the preconditions first",
     )
+    p.add_argument(
+        "--peak",
+        action="store_true",
+        help="run the model's month-end batch (dr-tiers.yaml peak_load) on region A's "
+        "primary from the start of the load, so the fault hits during the peak",
+    )
     p.set_defaults(func=run)
 
 
@@ -65,7 +71,10 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"lab {lab.name} is not up: run `govcloud lab up --deploy` first")
     reports = Path(args.reports)
     try:
-        result = run_drill(rb, lab, reports / "raw", ensure=not args.no_preconditions)
+        if args.peak and estate.peak_load is None:
+            raise CommandError("--peak: estate/dr-tiers.yaml has no peak_load", 2)
+        result = run_drill(rb, lab, reports / "raw", ensure=not args.no_preconditions,
+                           peak=estate.peak_load if args.peak else None)
     except (PreconditionError, LabError) as exc:
         raise CommandError(f"cannot reach the preconditions: {exc}") from exc
     paths = write_report(result, rb, estate, reports)

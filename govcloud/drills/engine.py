@@ -29,6 +29,7 @@ from typing import Any
 from govcloud import datatier
 from govcloud.drills.labio import LabIO
 from govcloud.drills.metrics import Attempt
+from govcloud.drills.peak import PeakFigures
 from govcloud.drills.runbook import Phase, Runbook, Step, StepKind
 
 SERVICE = "hotline"
@@ -73,6 +74,12 @@ class DrillRun:
     settings: dict[str, Any] = field(default_factory=dict)
     preconditions_seconds: float = 0.0
     error: str | None = None
+    # the month-end batch started with the load (run_drill(..., peak=...)), and its figures
+    peak_batch: Any = None
+    peak: PeakFigures | None = None
+    # region B's replay lag over the drill, as the monitoring recorded it: [(time, s)]
+    lag_curve: list[tuple[float, float]] = field(default_factory=list)
+    lag_curve_from: str | None = None
 
     def step_dict(self) -> list[dict[str, Any]]:
         return [{**asdict(s), "seconds": round(s.seconds, 3)} for s in self.steps]
@@ -89,8 +96,12 @@ def run_drill(
     say: Callable[[str], None] = print,
     ensure: bool = True,
     load_opts: dict[str, Any] | None = None,
+    peak: Any = None,
 ) -> DrillRun:
-    """Execute ``runbook`` on ``lab``; return the measurements (also on step failure)."""
+    """Execute ``runbook`` on ``lab``; return the measurements (also on step failure).
+
+    ``peak`` (the model's ``PeakLoad``): its batch runs on region A's primary from the
+    moment the load starts, so the fault hits while the batch is writing."""
     from govcloud.drills import state
 
     io = LabIO(lab)
@@ -101,6 +112,7 @@ def run_drill(
         run_id=f"d{uuid.uuid4().hex[:8]}",
         lab=lab.name,
         started=time.time(),
+        peak_batch=peak.batch if peak is not None else None,
     )
     workdir.mkdir(parents=True, exist_ok=True)
     if ensure:
@@ -131,7 +143,41 @@ def run_drill(
             _stop_load(load, run)
     run.attempts = _read_attempts(load_file)
     run.present, run.checked_on = _present(io, run)
+    run.lag_curve, run.lag_curve_from = _lag_curve(io, run)
     return run
+
+
+# Prometheus's range API on the monitoring host's loopback (roles/monitoring)
+_RANGE = ("import json, sys, urllib.parse, urllib.request\n"
+          "q = urllib.parse.urlencode({'query': sys.argv[1], 'start': sys.argv[2], "
+          "'end': sys.argv[3], 'step': '1'})\n"
+          "print(urllib.request.urlopen('http://127.0.0.1:9090/api/v1/query_range?' + q, "
+          "timeout=10).read().decode())\n")
+
+
+def _lag_curve(io: LabIO, run: DrillRun) -> tuple[list[tuple[float, float]], str | None]:
+    """The off-site lag series over the load window from the first monitoring host that
+    has it (region A's first: it scrapes its own site's primary even while cut off)."""
+    import shlex
+
+    from roles import monitoring
+
+    if run.load_start is None:
+        return [], None
+    start, end = run.load_start - 10, (run.load_stop or time.time()) + 5
+    for h in io.topo.with_role("monitoring"):
+        r = io.run(h.name, f"python3 -c {shlex.quote(_RANGE)} "
+                           f"{shlex.quote(monitoring.LAG_SERIES)} {start:.0f} {end:.0f}",
+                   timeout=30)
+        if r.rc != 0:
+            continue
+        try:
+            result = json.loads(r.out)["data"]["result"]
+        except (ValueError, KeyError):
+            continue
+        if result:
+            return [(float(t), float(v)) for t, v in result[0]["values"]], h.name
+    return [], None
 
 
 def _execute(
@@ -154,12 +200,16 @@ def _execute(
             if load is None:
                 load = io.start_load(SERVICE, load_file, run.run_id, **load_opts)
                 run.load_start = time.time()
+                if run.peak_batch is not None and run.peak is None:
+                    run.peak = _start_peak(io, run.peak_batch, say)
         elif load is not None:
             _stop_load(load, run)
             load = None
     elif step.kind == StepKind.PAUSE:
         time.sleep(step.timeout)
     elif step.kind == StepKind.FAULT:
+        if step.marks == "fault" and run.fault_at is None and run.peak is not None:
+            _sample_peak_at_cut(io, run.peak)
         for cmd in step.commands:
             verb, site = cmd.split(None, 1)
             (io.cut if verb == "cut" else io.heal)(site.strip())
@@ -192,6 +242,51 @@ def _execute(
         res.attempts = n
     res.end = time.time()
     return res, load
+
+
+def _start_peak(io: LabIO, batch: Any, say: Callable[[str], None]) -> PeakFigures:
+    """Start the batch on region A's primary in the background; note where WAL stood."""
+    import threading
+
+    from govcloud.drills import peak
+
+    tier = datatier.layout(io.estate, io.topo.hosts)
+    primary = next((m for m in tier.primary_region_members
+                    if io.run(m.name, "patroni-check primary", timeout=10).rc == 0), None)
+    if primary is None:
+        raise DrillFailed("peak load: region A has no primary to run the batch on")
+    dr_sites = {m.site for m in tier.dr_members}
+    link = next(li for li in io.topo.links if primary.site in (li.a, li.b)
+                and dr_sites & {li.a, li.b})
+    fig = PeakFigures(batch.megabytes, primary.name, float(link.bandwidth_mbps))
+    fig.lsn_start = io.psql(primary.name, "SELECT pg_current_wal_lsn()").out.strip()
+    fig.started = time.time()
+
+    def write() -> None:
+        r = io.psql(primary.name, peak.batch_sql(batch), timeout=batch.max_seconds + 30)
+        if r.rc != 0:
+            fig.batch_error = (r.err or r.out).strip()[-300:]
+
+    threading.Thread(target=write, daemon=True, name="peak-batch").start()
+    say(f"  peak load: {batch.megabytes} MB batch on {primary.name} (link {link.name} "
+        f"{link.bandwidth_mbps} Mbit/s)")
+    return fig
+
+
+def _sample_peak_at_cut(io: LabIO, fig: PeakFigures) -> None:
+    """WAL written since the batch started, and region B's backlog, just before the cut."""
+    from govcloud.drills import peak
+
+    tier = datatier.layout(io.estate, io.topo.hosts)
+    now = time.time()
+    wal = io.psql(fig.primary, f"SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), "
+                               f"'{fig.lsn_start}')").out.strip()
+    lag = io.psql(fig.primary, peak.lag_sql([m.name for m in tier.dr_members])).out.strip()
+    fig.seconds_to_cut = now - (fig.started or now)
+    fig.wal_bytes_to_cut = float(wal) if wal else None
+    if "|" in lag:
+        secs, nbytes = lag.split("|")
+        fig.lag_seconds_at_cut, fig.lag_bytes_at_cut = float(secs), float(nbytes)
 
 
 def _stop_load(proc: Any, run: DrillRun) -> None:

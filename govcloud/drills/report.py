@@ -140,7 +140,35 @@ def evaluate(run: DrillRun, runbook: Runbook, estate: Estate) -> dict[str, Any]:
         checks.append(Check("the load wrote through the service", "> 0 acknowledged", "0", False))
     fig["checks"] = [c.__dict__ for c in checks]
     fig["passed"] = all(c.ok for c in checks)
+    if run.peak is not None:
+        fig["peak"] = _peak_figures(run, tier, r.seconds)
     return fig
+
+
+def _peak_figures(run: DrillRun, tier: Any, rpo_seconds: float) -> dict[str, Any]:
+    """The peak's WAL rate against the link, and what would have carried it."""
+    p = run.peak
+    assert p is not None
+    rate = p.wal_mb_per_second
+    out: dict[str, Any] = {
+        "batch_megabytes": p.batch_megabytes,
+        "primary": p.primary,
+        "wal_mb_per_second": round(rate, 2) if rate is not None else None,
+        "seconds_batch_to_cut": round(p.seconds_to_cut, 1) if p.seconds_to_cut else None,
+        "link_mbps": p.link_mbps,
+        "link_mb_per_second": round(p.link_mb_per_second, 2),
+        "lag_seconds_at_cut": p.lag_seconds_at_cut,
+        "lag_megabytes_at_cut": round(p.lag_bytes_at_cut / 1e6, 1)
+        if p.lag_bytes_at_cut is not None else None,
+        "batch_error": p.batch_error,
+    }
+    if rate is not None:
+        # a link carrying the peak's WAL rate keeps the backlog from growing
+        out["link_mbps_to_carry_peak"] = round(rate * 8, 1)
+        out["ratio_wal_to_link"] = round(rate / p.link_mb_per_second, 2)
+    out["tier_offsite_rpo_seconds"] = tier.offsite_rpo_seconds
+    out["rpo_seconds"] = round(rpo_seconds, 3)
+    return out
 
 
 def write_report(run: DrillRun, runbook: Runbook, estate: Estate, outdir: Path) -> dict[str, Path]:
@@ -149,6 +177,8 @@ def write_report(run: DrillRun, runbook: Runbook, estate: Estate, outdir: Path) 
     fig = evaluate(run, runbook, estate)
     stem = Path(runbook.path).stem + time.strftime("-%Y%m%dT%H%M%SZ", time.gmtime(run.started))
     paths = {k: outdir / f"{stem}.{k}" for k in ("md", "json", "png")}
+    if run.lag_curve:
+        paths["lag"] = outdir / f"{stem}-lag.png"
     doc = {
         "runbook": runbook.path,
         "title": runbook.title,
@@ -167,10 +197,15 @@ def write_report(run: DrillRun, runbook: Runbook, estate: Estate, outdir: Path) 
         "steps": run.step_dict(),
         "rollback_steps_not_run": [s.id for s in runbook.steps if s.phase == "rollback"],
         "timeline": paths["png"].name,
+        "lag_chart": paths["lag"].name if "lag" in paths else None,
+        "lag_curve_from": run.lag_curve_from,
+        "lag_seconds_max": max((v for _, v in run.lag_curve), default=None),
     }
     paths["json"].write_text(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
     paths["md"].write_text(markdown(doc))
     chart(run, runbook, paths["png"])
+    if "lag" in paths:
+        lag_chart(run, estate, paths["lag"])
     return paths
 
 
@@ -202,6 +237,32 @@ def markdown(doc: dict[str, Any]) -> str:
     ]
     if "write_pause_seconds" in res:
         lines.append(f"Longest time without an acknowledged write: {res['write_pause_seconds']} s.")
+    peak = res.get("peak")
+    if peak:
+        lines += ["", "## Under the month-end peak", ""]
+        lines.append(
+            f"A {peak['batch_megabytes']} MB batch ran on `{peak['primary']}` from the start "
+            f"of the load; {peak['seconds_batch_to_cut']} s later the fault cut region A. Up "
+            f"to the cut the primary wrote **{peak['wal_mb_per_second']} MB/s of WAL**; the "
+            f"off-site link is shaped to {peak['link_mbps']:g} Mbit/s = "
+            f"{peak['link_mb_per_second']} MB/s (ratio {peak.get('ratio_wal_to_link')}). "
+            f"Region B was **{peak['lag_seconds_at_cut']} s / {peak['lag_megabytes_at_cut']} "
+            f"MB behind** at the cut.")
+        lines.append("")
+        if peak["rpo_seconds"] <= peak["tier_offsite_rpo_seconds"]:
+            lines.append(f"The measured RPO ({peak['rpo_seconds']} s) is within the tier's "
+                         f"offsite_rpo_seconds ({peak['tier_offsite_rpo_seconds']} s).")
+        else:
+            lines.append(
+                f"The measured RPO ({peak['rpo_seconds']} s) **misses** the tier's "
+                f"offsite_rpo_seconds ({peak['tier_offsite_rpo_seconds']} s): this link "
+                f"cannot carry this peak. Carrying it needs a link of at least "
+                f"{peak.get('link_mbps_to_carry_peak')} Mbit/s (the peak's WAL rate), or "
+                f"a tier whose offsite RPO is at least the measured "
+                f"{peak['rpo_seconds']} s, or a batch paced below the link's rate.")
+        if peak.get("batch_error"):
+            lines.append(f"\nThe batch ended with: `{peak['batch_error']}` (the cut or the "
+                         "fencing ends it; it commits entirely or not at all).")
     lines += ["", "## GB/T 20988 level", ""]
     if res.get("level_attained_tier") is not None or "level_table_2007" in res:
         lines += [
@@ -249,6 +310,16 @@ def markdown(doc: dict[str, Any]) -> str:
         f"![timeline]({doc['timeline']})",
         "",
     ]
+    if doc.get("lag_chart"):
+        lines += [
+            "## Off-site replication lag (Prometheus)",
+            "",
+            f"Region B's replay lag over the drill as `{doc['lag_curve_from']}`'s Prometheus "
+            f"recorded it (roles/monitoring); highest {doc['lag_seconds_max']:.1f} s.",
+            "",
+            f"![off-site lag]({doc['lag_chart']})",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -296,6 +367,31 @@ def chart(run: DrillRun, runbook: Runbook, path: Path) -> None:
     ax.set_xlabel("seconds from the fault" if run.fault_at else "seconds from the change")
     ax.set_ylabel("write latency (s)")
     ax.set_title(runbook.title, fontsize=10)
+    ax.legend(loc="upper right", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def lag_chart(run: DrillRun, estate: Estate, path: Path) -> None:
+    """Region B's replay lag (Prometheus, 1 s steps) against the tier's offsite RPO."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tier = estate.tier(datatier.hotline(estate).dr_tier)
+    t0 = run.fault_at or run.change_at or run.load_start or run.started
+    fig, ax = plt.subplots(figsize=(11, 3.5), dpi=100)
+    ax.plot([t - t0 for t, _ in run.lag_curve], [v for _, v in run.lag_curve],
+            color="tab:blue", lw=1.2, label="off-site replay lag (s)")
+    ax.axhline(tier.offsite_rpo_seconds, color="tab:red", lw=1, ls="--",
+               label=f"offsite_rpo_seconds ({tier.offsite_rpo_seconds} s)")
+    if run.fault_at:
+        ax.axvline(0, color="tab:red", lw=1)
+    ax.set_xlabel("seconds from the fault" if run.fault_at else "seconds from the change")
+    ax.set_ylabel("lag (s)")
+    ax.set_title(f"region B replay lag ({run.lag_curve_from})", fontsize=10)
     ax.legend(loc="upper right", fontsize=7)
     fig.tight_layout()
     fig.savefig(path)

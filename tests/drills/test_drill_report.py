@@ -63,3 +63,40 @@ def test_switchover_pause_target_comes_from_the_runbook(estate) -> None:
     run = _run(8.0, set(), "switchover")
     run.change_at, run.fault_at = 10.0, None
     assert not evaluate(run, rb, estate)["passed"]
+
+
+def test_peak_section_states_the_miss_and_the_link_that_would_carry_it(estate,
+                                                                       tmp_path) -> None:
+    from govcloud.drills.peak import PeakFigures
+
+    rb = load_runbook(RUNBOOKS / "failover-region-a-loss.md")
+    # w4..w19 lost: last survivor w3 (acknowledged 1.55) -> 8.0 s > the 5 s target
+    run = _run(25.0, {f"w{i}" for i in range(4, 20)}, "offsite")
+    run.peak = PeakFigures(300, "dc1-pg", 100.0, started=0.0, lsn_start="0/0",
+                           wal_bytes_to_cut=250e6, seconds_to_cut=10.0,
+                           lag_seconds_at_cut=9.5, lag_bytes_at_cut=120e6)
+    fig = evaluate(run, rb, estate)
+    assert not fig["passed"]
+    p = fig["peak"]
+    assert p["wal_mb_per_second"] == 25.0 and p["link_mb_per_second"] == 12.5
+    assert p["ratio_wal_to_link"] == 2.0 and p["link_mbps_to_carry_peak"] == 200.0
+    text = write_report(run, rb, estate, tmp_path)["md"].read_text()
+    assert "**FAIL**" in text and "## Under the month-end peak" in text
+    assert "**misses** the tier's offsite_rpo_seconds (5 s)" in text
+    assert "a link of at least 200.0 Mbit/s" in text
+
+
+def test_the_lag_curve_from_prometheus_is_drawn_against_the_offsite_rpo(estate,
+                                                                       tmp_path) -> None:
+    rb = load_runbook(RUNBOOKS / "failover-region-a-loss.md")
+    run = _run(25.0, set(), "offsite")
+    run.load_start = 0.0
+    run.lag_curve = [(float(t), max(0.0, t - 3.0)) for t in range(0, 12)]
+    run.lag_curve_from = "dc1-log"
+    paths = write_report(run, rb, estate, tmp_path)
+    assert paths["lag"].read_bytes()[:4] == b"\x89PNG"
+    text = paths["md"].read_text()
+    assert "## Off-site replication lag (Prometheus)" in text
+    assert "`dc1-log`'s Prometheus" in text and "highest 8.0 s" in text
+    no_curve = _run(25.0, set(), "offsite")
+    assert "lag" not in write_report(no_curve, rb, estate, tmp_path / "n")

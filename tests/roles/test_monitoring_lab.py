@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from govcloud import datatier
+from govcloud.drills import peak
 from roles import monitoring
 
 pytestmark = pytest.mark.lab
@@ -123,14 +124,7 @@ def test_offsite_lag_alert_fires_under_the_batch_and_clears(lab: Any, prometheus
     host = prometheus.name
     assert not firing(lab, host, monitoring.LAG_ALERT), "the alert fires before any load"
 
-    # ~1 kB rows (md5 text x 32) up to the batch's size, in one statement, cancelled by
-    # statement_timeout after max_seconds: the batch stops by itself
-    rows = batch.megabytes * 1024
-    sql = (f"SET statement_timeout = '{batch.max_seconds}s'; "
-           "DROP TABLE IF EXISTS govcloud_peak_batch; "
-           "CREATE TABLE govcloud_peak_batch (id int, payload text); "
-           "INSERT INTO govcloud_peak_batch SELECT g, repeat(md5(g::text), 32) "
-           f"FROM generate_series(1, {rows}) g;")
+    sql = peak.batch_sql(batch)  # the same batch the drills under peak load run
     done: dict[str, Any] = {}
 
     def run_batch() -> None:
@@ -143,13 +137,13 @@ def test_offsite_lag_alert_fires_under_the_batch_and_clears(lab: Any, prometheus
     worker = threading.Thread(target=run_batch)
     t0 = time.monotonic()
     worker.start()
-    peak = 0.0
+    peak_lag = 0.0
     peak_bytes = 0.0
     fired_at = None
     try:
         while time.monotonic() - t0 < batch.max_seconds + 120:
             lag = value(lab, host, monitoring.LAG_SERIES) or 0.0
-            peak = max(peak, lag)
+            peak_lag = max(peak_lag, lag)
             peak_bytes = max(peak_bytes, value(lab, host, "govcloud:offsite_replay_lag_bytes")
                              or 0.0)
             if fired_at is None and firing(lab, host, monitoring.LAG_ALERT):
@@ -164,14 +158,14 @@ def test_offsite_lag_alert_fires_under_the_batch_and_clears(lab: Any, prometheus
         cleared = wait_until(lambda: not firing(lab, host, monitoring.LAG_ALERT), 300, 2)
     finally:
         lab.exec_on(primary.name, "runuser -u postgres -- psql -XAtq -d postgres -c "
-                                  "'DROP TABLE IF EXISTS govcloud_peak_batch'", timeout=60)
+                                  f"{shlex.quote(peak.drop_sql())}", timeout=60)
     link = next(li for li in lab.topology.links if "region-b-dr" in (li.a, li.b))
     print(f"\npeak batch {batch.megabytes} MB on {primary.name} in {done['seconds']:.1f}s; "
-          f"off-site link {link.bandwidth_mbps} Mbit/s; region B lag peaked at {peak:.1f}s / "
+          f"off-site link {link.bandwidth_mbps} Mbit/s; region B lag peaked at {peak_lag:.1f}s / "
           f"{peak_bytes / 1e6:.0f} MB (target {tier.offsite_rpo_seconds}s); "
           f"{monitoring.LAG_ALERT} fired after {fired_at}s, cleared "
           f"{cleared if cleared is None else round(cleared, 1)}s after the batch ended "
           f"(t+{ended:.0f}s)")
-    assert fired_at is not None, f"lag peaked at {peak:.1f}s; the alert never fired"
-    assert peak > tier.offsite_rpo_seconds
+    assert fired_at is not None, f"lag peaked at {peak_lag:.1f}s; the alert never fired"
+    assert peak_lag > tier.offsite_rpo_seconds
     assert cleared is not None, "the alert did not clear within 300 s of the batch's end"
