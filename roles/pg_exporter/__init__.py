@@ -89,14 +89,23 @@ def apply(data: Data | None = None) -> None:
     d = data or Data.model_validate(host.data.get("pg_exporter"))
     wanted = [p for p, on in zip(PACKAGES, (d.postgres_exporter, d.node_exporter), strict=True)
               if on]
-    apt.packages(name="exporters", packages=wanted, update=False, no_recommends=True)
+    # configuration first: the packages start their services at install, and Debian's
+    # default (empty) DSN makes the postgres exporter exit until systemd's start limit
+    # refuses the restart that would have read ours (measured on the first lab deploy)
     if d.postgres_exporter:
+        files.directory(name="/etc/prometheus", path="/etc/prometheus", mode="755")
         q = files.put(name="replication query (lag per standby: seconds, bytes)",
                       src=StringIO(render("postgres-queries.yaml.j2", d)), dest=QUERIES,
                       mode="644")
         env = files.put(name="postgres exporter: local socket as the monitor role, zone leg",
                         src=StringIO(render("prometheus-postgres-exporter.j2", d)),
                         dest="/etc/default/prometheus-postgres-exporter", mode="644")
+    if d.node_exporter:
+        node = files.put(name="node exporter: zone leg only",
+                         src=StringIO(render("prometheus-node-exporter.j2", d)),
+                         dest="/etc/default/prometheus-node-exporter", mode="644")
+    apt.packages(name="exporters", packages=wanted, update=False, no_recommends=True)
+    if d.postgres_exporter:
 
         def role_missing() -> bool:
             state = host.get_fact(Command, command="true monitor-role; " + _psql(
@@ -113,9 +122,6 @@ def apply(data: Data | None = None) -> None:
         systemd.service(name="postgres exporter running", service=SERVICES[0], running=True,
                         enabled=True)
     if d.node_exporter:
-        node = files.put(name="node exporter: zone leg only",
-                         src=StringIO(render("prometheus-node-exporter.j2", d)),
-                         dest="/etc/default/prometheus-node-exporter", mode="644")
         systemd.service(name="node exporter restart", service=SERVICES[1], running=True,
                         restarted=True, _if=node.did_change)
         systemd.service(name="node exporter running", service=SERVICES[1], running=True,
