@@ -99,7 +99,9 @@ def apply(data: Data | None = None) -> None:
                       mode="644")
         env = files.put(name="postgres exporter: local socket as the monitor role, zone leg",
                         src=StringIO(render("prometheus-postgres-exporter.j2", d)),
-                        dest="/etc/default/prometheus-postgres-exporter", mode="644")
+                        # 0640 as the package's postinst leaves it (it also chowns it to
+                        # prometheus): anything else is changed back on every deploy
+                        dest="/etc/default/prometheus-postgres-exporter", mode="640")
     if d.node_exporter:
         node = files.put(name="node exporter: zone leg only",
                          src=StringIO(render("prometheus-node-exporter.j2", d)),

@@ -41,8 +41,13 @@ def test_rules_alert_above_the_offsite_rpo(data: monitoring.Data) -> None:
     rules = {r.get("record") or r["alert"]: r for r in doc["groups"][0]["rules"]}
     assert rules[monitoring.LAG_SERIES]["expr"] == (
         'max by (cluster) (govcloud_replication_replay_lag_seconds{standby=~"dr-pg"})')
+    # 100 Mbit/s (estate/sites.yaml dc1-dr, dc2-dr) = 12.5 MB/s
+    assert data.offsite_link_bytes_per_second == 12_500_000
+    assert rules["govcloud:offsite_backlog_seconds"]["expr"] == (
+        "govcloud:offsite_replay_lag_bytes / 12500000")
     alert = rules[monitoring.LAG_ALERT]
-    assert alert["expr"] == f"{monitoring.LAG_SERIES} > 5"
+    assert alert["expr"] == (f"{monitoring.LAG_SERIES} > 5 or "
+                             "govcloud:offsite_backlog_seconds > 5")
     assert alert["labels"] == {"severity": "critical", "system": "hotline-12345",
                                "tier": "dual-active"}
     assert "{{ $value | humanize }}" in alert["annotations"]["summary"]
