@@ -167,18 +167,10 @@ def apply(data: Data | None = None) -> None:
 
     from pyinfra import host
     from pyinfra.facts.files import File
-    from pyinfra.operations import apt, files, server, systemd
+    from pyinfra.operations import files, server
 
     d = data or Data.model_validate(host.data.get("ips"))
-    apt.packages(name="nginx + ModSecurity + CRS", packages=list(PACKAGES), update=False,
-                 no_recommends=True)
-    changed = []
-    files.directory(name="modsecurity dir", path="/etc/nginx/modsecurity", mode="755")
-    changed.append(files.put(
-        name="ModSecurity: engine + CRS (blocking)" if d.blocking else "ModSecurity: detect only",
-        src=StringIO(render("modsecurity-main.conf.j2", d)), dest=RULES_FILE, mode="644"))
-    changed.append(files.link(name="no default site", path="/etc/nginx/sites-enabled/default",
-                              present=False))
+    changed = waf.modsecurity_engine(d, PACKAGES)
     if d.tls and any(li.tls for li in d.listeners):
         files.directory(name="TLS dir (root only)", path=TLS_DIR, mode="700")
         # generated here, once: the private key is never in the repo or an inventory. The
@@ -193,12 +185,4 @@ def apply(data: Data | None = None) -> None:
     changed.append(files.put(name="nginx site: IPS in front of the load balancer",
                              src=StringIO(render("ips-site.conf.j2", d)), dest=SITE_FILE,
                              mode="644"))
-
-    def any_change() -> bool:
-        return any(op.did_change() for op in changed)
-
-    server.shell(name="nginx -t (validate before reload)", commands=["nginx -t -q"],
-                 _if=any_change)
-    systemd.service(name="nginx reload", service="nginx", running=True, reloaded=True,
-                    _if=any_change)
-    systemd.service(name="nginx running", service="nginx", running=True, enabled=True)
+    waf.reload_nginx_on(changed)

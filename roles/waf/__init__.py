@@ -123,32 +123,30 @@ def render(name: str, data: Data) -> str:
     return _render(__file__, name, d=data)
 
 
-@deploy("waf")
-def apply(data: Data | None = None) -> None:
-    """Install nginx + ModSecurity + CRS, write the rules and the site, test, reload."""
+def modsecurity_engine(d: Any, packages: tuple[str, ...] = PACKAGES) -> list[Any]:
+    """nginx + ModSecurity + CRS installed, the engine's rules written, Debian's default
+    site gone: the part the WAF and the IPS (roles/ips) share. Returns the operations
+    whose change means nginx must be reloaded."""
     from io import StringIO
 
-    from pyinfra import host
-    from pyinfra.operations import apt, files, server, systemd
+    from pyinfra.operations import apt, files
 
-    d = data or Data.model_validate(host.data.get("waf"))
-    apt.packages(name="nginx + ModSecurity + CRS", packages=list(PACKAGES), update=False,
+    apt.packages(name="nginx + ModSecurity + CRS", packages=list(packages), update=False,
                  no_recommends=True)
-    changed = []
     files.directory(name="modsecurity dir", path="/etc/nginx/modsecurity", mode="755")
-    changed.append(files.put(
-        name="ModSecurity: engine + CRS (blocking)" if d.blocking else "ModSecurity: detect only",
-        src=StringIO(render("modsecurity-main.conf.j2", d)), dest=RULES_FILE,
-        mode="644"))
-    changed.append(files.link(name="no default site", path="/etc/nginx/sites-enabled/default",
-                              present=False))
-    if d.local_frontend and not d.backends:
-        files.directory(name="portal root", path=PORTAL_ROOT, mode="755")
-        changed.append(files.put(name="portal page", src=StringIO(render("index.html.j2", d)),
-                                 dest=f"{PORTAL_ROOT}/index.html", mode="644"))
-    changed.append(files.put(name="nginx site: WAF in front of the front end",
-                             src=StringIO(render("waf-site.conf.j2", d)), dest=SITE_FILE,
-                             mode="644"))
+    return [
+        files.put(name="ModSecurity: engine + CRS (blocking)" if d.blocking
+                  else "ModSecurity: detect only",
+                  src=StringIO(render("modsecurity-main.conf.j2", d)), dest=RULES_FILE,
+                  mode="644"),
+        files.link(name="no default site", path="/etc/nginx/sites-enabled/default",
+                   present=False),
+    ]
+
+
+def reload_nginx_on(changed: list[Any]) -> None:
+    """``nginx -t`` then reload when any of ``changed`` changed; nginx running either way."""
+    from pyinfra.operations import server, systemd
 
     def any_change() -> bool:
         return any(op.did_change() for op in changed)
@@ -158,3 +156,23 @@ def apply(data: Data | None = None) -> None:
     systemd.service(name="nginx reload", service="nginx", running=True, reloaded=True,
                     _if=any_change)
     systemd.service(name="nginx running", service="nginx", running=True, enabled=True)
+
+
+@deploy("waf")
+def apply(data: Data | None = None) -> None:
+    """Install nginx + ModSecurity + CRS, write the rules and the site, test, reload."""
+    from io import StringIO
+
+    from pyinfra import host
+    from pyinfra.operations import files
+
+    d = data or Data.model_validate(host.data.get("waf"))
+    changed = modsecurity_engine(d)
+    if d.local_frontend and not d.backends:
+        files.directory(name="portal root", path=PORTAL_ROOT, mode="755")
+        changed.append(files.put(name="portal page", src=StringIO(render("index.html.j2", d)),
+                                 dest=f"{PORTAL_ROOT}/index.html", mode="644"))
+    changed.append(files.put(name="nginx site: WAF in front of the front end",
+                             src=StringIO(render("waf-site.conf.j2", d)), dest=SITE_FILE,
+                             mode="644"))
+    reload_nginx_on(changed)
