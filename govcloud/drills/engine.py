@@ -79,6 +79,7 @@ class DrillRun:
     peak: PeakFigures | None = None
     # region B's replay lag over the drill, as the monitoring recorded it: [(time, s)]
     lag_curve: list[tuple[float, float]] = field(default_factory=list)
+    backlog_curve: list[tuple[float, float]] = field(default_factory=list)  # bytes / link
     lag_curve_from: str | None = None
 
     def step_dict(self) -> list[dict[str, Any]]:
@@ -143,7 +144,8 @@ def run_drill(
             _stop_load(load, run)
     run.attempts = _read_attempts(load_file)
     run.present, run.checked_on = _present(io, run)
-    run.lag_curve, run.lag_curve_from = _lag_curve(io, run)
+    curves, run.lag_curve_from = _lag_curves(io, run)
+    run.lag_curve, run.backlog_curve = curves
     return run
 
 
@@ -155,29 +157,32 @@ _RANGE = ("import json, sys, urllib.parse, urllib.request\n"
           "timeout=10).read().decode())\n")
 
 
-def _lag_curve(io: LabIO, run: DrillRun) -> tuple[list[tuple[float, float]], str | None]:
-    """The off-site lag series over the load window from the first monitoring host that
-    has it (region A's first: it scrapes its own site's primary even while cut off)."""
+def _lag_curves(io: LabIO, run: DrillRun) -> tuple[tuple[list, list], str | None]:
+    """Region B's replay lag and the backlog's time on the link over the load window,
+    from the first monitoring host that has them (region A's first: it scrapes its own
+    site's primary even while cut off)."""
     import shlex
 
     from roles import monitoring
 
     if run.load_start is None:
-        return [], None
+        return ([], []), None
     start, end = run.load_start - 10, (run.load_stop or time.time()) + 5
-    for h in io.topo.with_role("monitoring"):
-        r = io.run(h.name, f"python3 -c {shlex.quote(_RANGE)} "
-                           f"{shlex.quote(monitoring.LAG_SERIES)} {start:.0f} {end:.0f}",
-                   timeout=30)
-        if r.rc != 0:
-            continue
+
+    def series(host: str, query: str) -> list[tuple[float, float]]:
+        r = io.run(host, f"python3 -c {shlex.quote(_RANGE)} {shlex.quote(query)} "
+                         f"{start:.0f} {end:.0f}", timeout=30)
         try:
-            result = json.loads(r.out)["data"]["result"]
+            result = json.loads(r.out)["data"]["result"] if r.rc == 0 else []
         except (ValueError, KeyError):
-            continue
-        if result:
-            return [(float(t), float(v)) for t, v in result[0]["values"]], h.name
-    return [], None
+            result = []
+        return [(float(t), float(v)) for t, v in result[0]["values"]] if result else []
+
+    for h in io.topo.with_role("monitoring"):
+        lag = series(h.name, monitoring.LAG_SERIES)
+        if lag:
+            return (lag, series(h.name, monitoring.BACKLOG_SERIES)), h.name
+    return ([], []), None
 
 
 def _execute(

@@ -157,7 +157,8 @@ def _peak_figures(run: DrillRun, tier: Any, rpo_seconds: float) -> dict[str, Any
         "seconds_batch_to_cut": round(p.seconds_to_cut, 1) if p.seconds_to_cut else None,
         "link_mbps": p.link_mbps,
         "link_mb_per_second": round(p.link_mb_per_second, 2),
-        "lag_seconds_at_cut": p.lag_seconds_at_cut,
+        "lag_seconds_at_cut": round(p.lag_seconds_at_cut, 2)
+        if p.lag_seconds_at_cut is not None else None,
         "lag_megabytes_at_cut": round(p.lag_bytes_at_cut / 1e6, 1)
         if p.lag_bytes_at_cut is not None else None,
         "batch_error": p.batch_error,
@@ -205,6 +206,7 @@ def write_report(run: DrillRun, runbook: Runbook, estate: Estate, outdir: Path) 
         "lag_chart": paths["lag"].name if "lag" in paths else None,
         "lag_curve_from": run.lag_curve_from,
         "lag_seconds_max": max((v for _, v in run.lag_curve), default=None),
+        "backlog_seconds_max": max((v for _, v in run.backlog_curve), default=None),
     }
     paths["json"].write_text(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
     paths["md"].write_text(markdown(doc))
@@ -320,8 +322,11 @@ def markdown(doc: dict[str, Any]) -> str:
         lines += [
             "## Off-site replication lag (Prometheus)",
             "",
-            f"Region B's replay lag over the drill as `{doc['lag_curve_from']}`'s Prometheus "
-            f"recorded it (roles/monitoring); highest {doc['lag_seconds_max']:.1f} s.",
+            f"Region B's replay lag, and its backlog's time on the link, over the drill as "
+            f"`{doc['lag_curve_from']}`'s Prometheus recorded them (roles/monitoring); "
+            f"highest {doc['lag_seconds_max']:.1f} s"
+            + (f" and {doc['backlog_seconds_max']:.1f} s"
+               if doc.get("backlog_seconds_max") is not None else "") + ".",
             "",
             f"![off-site lag]({doc['lag_chart']})",
             "",
@@ -391,13 +396,16 @@ def lag_chart(run: DrillRun, estate: Estate, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(11, 3.5), dpi=100)
     ax.plot([t - t0 for t, _ in run.lag_curve], [v for _, v in run.lag_curve],
             color="tab:blue", lw=1.2, label="off-site replay lag (s)")
+    if run.backlog_curve:
+        ax.plot([t - t0 for t, _ in run.backlog_curve], [v for _, v in run.backlog_curve],
+                color="tab:orange", lw=1.2, label="backlog's time on the link (s)")
     ax.axhline(tier.offsite_rpo_seconds, color="tab:red", lw=1, ls="--",
                label=f"offsite_rpo_seconds ({tier.offsite_rpo_seconds} s)")
     if run.fault_at:
         ax.axvline(0, color="tab:red", lw=1)
     ax.set_xlabel("seconds from the fault" if run.fault_at else "seconds from the change")
     ax.set_ylabel("lag (s)")
-    ax.set_title(f"region B replay lag ({run.lag_curve_from})", fontsize=10)
+    ax.set_title(f"region B behind region A ({run.lag_curve_from})", fontsize=10)
     ax.legend(loc="upper right", fontsize=7)
     fig.tight_layout()
     fig.savefig(path)

@@ -42,6 +42,7 @@ SERVICES = ("prometheus",)
 CONFIG = "/etc/prometheus/prometheus.yml"
 RULES = "/etc/prometheus/govcloud-rules.yml"
 LAG_SERIES = "govcloud:offsite_replay_lag_seconds"
+BACKLOG_SERIES = "govcloud:offsite_backlog_seconds"
 LAG_ALERT = "OffsiteReplicationLagOverRpo"
 
 
@@ -113,7 +114,7 @@ def data_for(estate: Estate, host: Any) -> Data:
 
 def render(name: str, data: Data) -> str:
     return _render(__file__, name, d=data, lag_series=LAG_SERIES, lag_alert=LAG_ALERT,
-                   rules=RULES)
+                   backlog_series=BACKLOG_SERIES, rules=RULES)
 
 
 @deploy("monitoring")

@@ -92,11 +92,12 @@ def test_the_lag_curve_from_prometheus_is_drawn_against_the_offsite_rpo(estate,
     run = _run(25.0, set(), "offsite")
     run.load_start = 0.0
     run.lag_curve = [(float(t), max(0.0, t - 3.0)) for t in range(0, 12)]
+    run.backlog_curve = [(float(t), 2.0 * max(0.0, t - 3.0)) for t in range(0, 12)]
     run.lag_curve_from = "dc1-log"
     paths = write_report(run, rb, estate, tmp_path)
     assert paths["lag"].read_bytes()[:4] == b"\x89PNG"
     text = paths["md"].read_text()
     assert "## Off-site replication lag (Prometheus)" in text
-    assert "`dc1-log`'s Prometheus" in text and "highest 8.0 s" in text
+    assert "`dc1-log`" in text and "highest 8.0 s and 16.0 s" in text
     no_curve = _run(25.0, set(), "offsite")
     assert "lag" not in write_report(no_curve, rb, estate, tmp_path / "n")
