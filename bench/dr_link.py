@@ -26,12 +26,12 @@ import threading
 import time
 from typing import Any
 
-ROW_BYTES = 1024  # repeat(md5, 32): 1024 characters per row
 TICKS_PER_SECOND = 10
 
 
 def main() -> int:
     from govcloud import datatier
+    from govcloud.drills.peak import ROW_BYTES, lag_sql
     from govcloud.lab import Lab
 
     p = argparse.ArgumentParser()
@@ -46,8 +46,6 @@ def main() -> int:
     layout = datatier.layout(topo.estate, topo.hosts)
     target = layout.tier.offsite_rpo_seconds
     standbys = [m.name for m in layout.dr_members]
-    link = next(li for li in topo.links if {li.a, li.b} & {m.site for m in layout.dr_members}
-                and {li.a, li.b} & {m.site for m in layout.primary_region_members})
 
     def psql(host: str, *sql: str, timeout: float = 60) -> str:
         cmd = "runuser -u postgres -- psql -XAtq -d postgres " + " ".join(
@@ -62,13 +60,10 @@ def main() -> int:
     if primary is None:
         print("no writable member in region A", file=sys.stderr)
         return 2
-    names = ",".join(f"'{s}'" for s in standbys)
-    lag_sql = ("select coalesce(max(extract(epoch from replay_lag)), 0), "
-               "coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)), 0) "
-               f"from pg_stat_replication where application_name in ({names})")
+    link = layout.offsite_links(topo.estate, primary.site)[0]
 
     def lag() -> tuple[float, float]:
-        s, b = psql(primary.name, lag_sql).split("|")
+        s, b = psql(primary.name, lag_sql(standbys)).split("|")
         return float(s), float(b)
 
     def drain(limit: float = 180) -> float:
@@ -77,9 +72,9 @@ def main() -> int:
             time.sleep(1)
         return time.monotonic() - t0
 
-    link_mb = float(link.bandwidth_mbps) / 8
+    link_mb = float(link.bandwidth) / 8
     print(f"primary {primary.name}; off-site standby(s) {', '.join(standbys)}; link "
-          f"{link.name} shaped to {link.bandwidth_mbps} Mbit/s = {link_mb:.2f} MB/s; target: "
+          f"{link.name} shaped to {link.bandwidth} Mbit/s = {link_mb:.2f} MB/s; target: "
           f"lag < {target}s ({layout.tier.name}.offsite_rpo_seconds)")
     psql(primary.name, "drop table if exists govcloud_link_bench",
          "create table govcloud_link_bench (id bigint, payload text)")

@@ -52,6 +52,14 @@ class DataTier:
     def etcd_cluster_of(self, host: HostLike) -> list[Any]:
         return self.etcd_b if host in self.etcd_b else self.etcd_a
 
+    def offsite_links(self, estate: Estate, site: SiteName | str | None = None) -> list[Any]:
+        """The estate links region B's standby streams over: those joining a site of
+        region A's members (``site`` only, if given) to a DR member's site. The monitoring
+        thresholds, the peak drills and the link bench all read the bandwidth here."""
+        a = {m.site for m in self.primary_region_members if site is None or m.site == site}
+        b = {m.site for m in self.dr_members}
+        return [li for li in estate.links if {li.a, li.b} & a and {li.a, li.b} & b]
+
 
 def hotline(estate: Estate) -> System:
     for dept, system in estate.systems():

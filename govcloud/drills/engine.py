@@ -260,10 +260,8 @@ def _start_peak(io: LabIO, batch: Any, say: Callable[[str], None]) -> PeakFigure
                     if io.run(m.name, "patroni-check primary", timeout=10).rc == 0), None)
     if primary is None:
         raise DrillFailed("peak load: region A has no primary to run the batch on")
-    dr_sites = {m.site for m in tier.dr_members}
-    link = next(li for li in io.topo.links if primary.site in (li.a, li.b)
-                and dr_sites & {li.a, li.b})
-    fig = PeakFigures(batch.megabytes, primary.name, float(link.bandwidth_mbps))
+    link = tier.offsite_links(io.estate, primary.site)[0]
+    fig = PeakFigures(batch.megabytes, primary.name, float(link.bandwidth))
     fig.lsn_start = io.psql(primary.name, "SELECT pg_current_wal_lsn()").out.strip()
     fig.started = time.time()
 
@@ -274,7 +272,7 @@ def _start_peak(io: LabIO, batch: Any, say: Callable[[str], None]) -> PeakFigure
 
     threading.Thread(target=write, daemon=True, name="peak-batch").start()
     say(f"  peak load: {batch.megabytes} MB batch on {primary.name} (link {link.name} "
-        f"{link.bandwidth_mbps} Mbit/s)")
+        f"{link.bandwidth} Mbit/s)")
     return fig
 
 

@@ -109,7 +109,7 @@ def render(name: str, data: Data) -> str:
     return _render(__file__, name, d=data, settings=settings(data))
 
 
-def _psql(sql: str) -> str:
+def psql_probe(sql: str) -> str:
     """A shell probe: the answer of a local superuser query, or ``down``."""
     return f"runuser -u postgres -- psql -XAtqc \"{sql}\" 2>/dev/null || echo down"
 
@@ -132,7 +132,7 @@ def apply(data: Data | None = None) -> None:
 
     def live(sql: str, tag: str) -> str:
         # a command string of its own per call site, so no plan-time fact answers it
-        return host.get_fact(Command, command=f"true {tag}; {_psql(sql)}").strip()
+        return host.get_fact(Command, command=f"true {tag}; {psql_probe(sql)}").strip()
 
     def debian() -> bool:
         if d.manager != "auto":

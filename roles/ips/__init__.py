@@ -70,25 +70,15 @@ class Upstream(BaseModel):
     targets: list[str] = Field(min_length=1, description="host:port (the load balancer VIP)")
 
 
-class Data(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class Data(waf.ModSecurityEngine):
     hostname: str
     address: str = Field(description="the host's address in its zone: where it listens")
     listeners: list[Listener] = Field(min_length=1)
     upstreams: list[Upstream] = Field(min_length=1)
-    modsecurity: bool = True
-    blocking: bool = True
-    paranoia_level: int = Field(default=1, ge=1, le=4)
-    inbound_anomaly_threshold: int = Field(default=5, ge=1)
-    outbound_anomaly_threshold: int = Field(default=4, ge=1)
-    audit_log: bool = True
     syslog: bool = True
     tls: bool = True
     tls_suites: list[str] = Field(default=["TLS_AES_256_GCM_SHA384"],
                                   description="crypto.yaml suites of the flows (1.3 and 1.2)")
-    hide_version: bool = True
-    client_max_body_size: str = "10m"
 
     @property
     def tls13_suites(self) -> list[str]:
@@ -156,7 +146,7 @@ def render(name: str, data: Data) -> str:
     """A rendered template (unit tests use the same function). The ModSecurity engine file
     is the WAF role's template: one CRS setup for both appliances."""
     if name == "modsecurity-main.conf.j2":
-        return waf.render(name, data)  # type: ignore[arg-type]
+        return waf.render(name, data)  # type: ignore[arg-type]  # the shared engine fields
     return _render(__file__, name, d=data)
 
 

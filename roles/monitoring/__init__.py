@@ -91,9 +91,7 @@ def data_for(estate: Estate, host: Any) -> Data:
 
     tier = datatier.layout(estate, host.topology.hosts)
     members = tier.primary_region_members + tier.dr_members
-    a_sites = {m.site for m in tier.primary_region_members}
-    b_sites = {m.site for m in tier.dr_members}
-    links = [li for li in estate.links if {li.a, li.b} & a_sites and {li.a, li.b} & b_sites]
+    links = tier.offsite_links(estate)
     if not links:
         raise LookupError("no link joins region A's database sites to the DR site "
                           "(estate/sites.yaml links)")

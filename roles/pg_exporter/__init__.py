@@ -26,6 +26,7 @@ from pyinfra.api import deploy
 
 from govcloud.model import Estate, Protocol, Zone
 from roles._render import render as _render
+from roles.db_audit import psql_probe
 
 PACKAGES = ("prometheus-postgres-exporter", "prometheus-node-exporter")
 SERVICES = ("prometheus-postgres-exporter", "prometheus-node-exporter")
@@ -72,10 +73,6 @@ def render(name: str, data: Data) -> str:
     return _render(__file__, name, d=data, db_role=DB_ROLE, queries=QUERIES)
 
 
-def _psql(sql: str) -> str:
-    return f"runuser -u postgres -- psql -XAtqc \"{sql}\" 2>/dev/null || echo down"
-
-
 @deploy("pg_exporter")
 def apply(data: Data | None = None) -> None:
     """Exporters installed, configured to listen on the zone leg, the monitor role on the
@@ -110,7 +107,7 @@ def apply(data: Data | None = None) -> None:
     if d.postgres_exporter:
 
         def role_missing() -> bool:
-            state = host.get_fact(Command, command="true monitor-role; " + _psql(
+            state = host.get_fact(Command, command="true monitor-role; " + psql_probe(
                 "select case when pg_is_in_recovery() then 'standby' when exists (select 1 "
                 f"from pg_roles where rolname = '{DB_ROLE}') then 'present' else 'missing' end"))
             return state.strip() == "missing"

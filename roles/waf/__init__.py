@@ -38,20 +38,26 @@ SITE_FILE = "/etc/nginx/conf.d/govcloud-waf.conf"
 PORTAL_ROOT = "/var/www/govcloud-portal"
 
 
-class Data(BaseModel):
+class ModSecurityEngine(BaseModel):
+    """The engine settings ``modsecurity-main.conf.j2`` reads and the nginx hardening the
+    WAF and the IPS (roles/ips) share: one CRS setup, one set of flags."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    listen_port: int = Field(default=80, ge=1, le=65535)
-    backends: list[str] = Field(default=[], description="front ends host:port (empty: local)")
     modsecurity: bool = True
     blocking: bool = True
     paranoia_level: int = Field(default=1, ge=1, le=4)
     inbound_anomaly_threshold: int = Field(default=5, ge=1)
     outbound_anomaly_threshold: int = Field(default=4, ge=1)
     audit_log: bool = True
-    security_headers: bool = True
     hide_version: bool = True
     client_max_body_size: str = "10m"
+
+
+class Data(ModSecurityEngine):
+    listen_port: int = Field(default=80, ge=1, le=65535)
+    backends: list[str] = Field(default=[], description="front ends host:port (empty: local)")
+    security_headers: bool = True
     local_frontend: bool = True
     frontend_port: int = Field(default=8443, ge=1, le=65535)
     portal_title: str = "portal"
@@ -123,7 +129,8 @@ def render(name: str, data: Data) -> str:
     return _render(__file__, name, d=data)
 
 
-def modsecurity_engine(d: Any, packages: tuple[str, ...] = PACKAGES) -> list[Any]:
+def modsecurity_engine(d: ModSecurityEngine, packages: tuple[str, ...] = PACKAGES
+                       ) -> list[Any]:
     """nginx + ModSecurity + CRS installed, the engine's rules written, Debian's default
     site gone: the part the WAF and the IPS (roles/ips) share. Returns the operations
     whose change means nginx must be reloaded."""
